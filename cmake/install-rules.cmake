@@ -14,6 +14,14 @@ install(FILES "${PROJECT_BINARY_DIR}/taskmpolConfig.cmake" "${PROJECT_BINARY_DIR
 install(EXPORT taskmpolTargets NAMESPACE taskmpol:: DESTINATION "${taskmpol_package_dir}"
   COMPONENT taskmpol_Development)
 
+# The .pc file finds the prefix from its own directory (share/pkgconfig -> ../..), so it stays
+# right after `cmake --install --prefix <dir>` or a move of the tree.
+if(IS_ABSOLUTE "${CMAKE_INSTALL_DATADIR}")
+  set(taskmpol_pc_prefix "${CMAKE_INSTALL_PREFIX}")
+else()
+  file(RELATIVE_PATH taskmpol_pc_prefix "/${CMAKE_INSTALL_DATADIR}/pkgconfig" "/")
+  set(taskmpol_pc_prefix "\${pcfiledir}/${taskmpol_pc_prefix}")
+endif()
 configure_file(cmake/taskmpol.pc.in "${PROJECT_BINARY_DIR}/taskmpol.pc" @ONLY)
 install(FILES "${PROJECT_BINARY_DIR}/taskmpol.pc" DESTINATION "${CMAKE_INSTALL_DATADIR}/pkgconfig"
   COMPONENT taskmpol_Development)

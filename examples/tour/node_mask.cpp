@@ -1,0 +1,22 @@
+// Tour 1: NodeMask, a set of up to 1024 NUMA nodes laid out as the kernel's nodemask.
+#include <taskmpol/node_mask.hpp>
+
+#include <iostream>
+
+int main() {
+  taskmpol::NodeMask nodes{0, 2};
+  nodes.set(5);
+  const bool stored = nodes.set(4096);  // beyond 1024 nodes: refused, the mask is unchanged
+
+  for (std::size_t node : nodes) std::cout << "node " << node << '\n';  // 0, 2, 5
+  std::cout << nodes.count() << " nodes, 4096 stored: " << stored << '\n';
+
+  // Set algebra; everything is constexpr.
+  constexpr taskmpol::NodeMask first_four = taskmpol::NodeMask::first_n(4);  // 0-3
+  static_assert((first_four & taskmpol::NodeMask{2, 9}) == taskmpol::NodeMask{2});
+  std::cout << "within 0-3: " << nodes.is_subset_of(first_four) << '\n';  // 0: node 5 is not
+
+  // What a syscall takes: the words, and maxnode = 1024 + 1 (the kernel's get_nodes() drops one).
+  const taskmpol::KernelMaskArg arg = nodes.kernel_arg();
+  std::cout << "word 0 = " << arg.nmask[0] << ", maxnode = " << arg.maxnode << '\n';  // 37, 1025
+}

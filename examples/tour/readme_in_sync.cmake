@@ -1,0 +1,15 @@
+# cmake -D README=<README.md> -D "SOURCES=<a.cpp;b.cpp>" -P readme_in_sync.cmake
+# The README quotes each tour file in full; fail when a quote no longer matches its file.
+file(READ "${README}" readme)
+set(stale "")
+foreach(source IN LISTS SOURCES)
+  file(READ "${source}" text)
+  string(FIND "${readme}" "```cpp\n${text}```" at)
+  if(at EQUAL -1)
+    list(APPEND stale "${source}")
+  endif()
+endforeach()
+if(stale)
+  list(JOIN stale "\n  " stale)
+  message(FATAL_ERROR "README.md does not quote these files verbatim (in a ```cpp block):\n  ${stale}")
+endif()
