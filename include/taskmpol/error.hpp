@@ -48,6 +48,10 @@ enum class errc : int {
   unsupported_kernel,     // running kernel lacks the task mempolicy series
   target_exited,          // the task behind a handle is gone
   topology_unavailable,   // /sys/devices/system/node could not be read
+  nodes_not_allowed,      // no requested node is in the task's Mems_allowed and has memory
+  not_interleaved,        // asked for the next interleave node of a non-interleave policy
+  home_node_needs_bind,   // home node on a range without a bind / prefer (many) VMA policy
+  invalid_weight,         // weighted-interleave weight outside 1..255
 };
 
 namespace detail {
@@ -73,6 +77,14 @@ class error_category final : public std::error_category {
         return "the running kernel lacks task mempolicy support (boot a kernel with the taskmpol series)";
       case errc::target_exited: return "the target task has exited";
       case errc::topology_unavailable: return "cannot read the NUMA topology from /sys/devices/system/node";
+      case errc::nodes_not_allowed:
+        return "none of the requested nodes is allowed for this task and has memory "
+               "(compare with Mems_allowed_list in /proc/self/status: a cpuset or container may restrict it)";
+      case errc::not_interleaved:
+        return "the thread's policy is not interleave or weighted interleave, so it has no next interleave node";
+      case errc::home_node_needs_bind:
+        return "a home node needs a bind or prefer (many) policy on the range first (mbind it)";
+      case errc::invalid_weight: return "weighted-interleave weights range from 1 to 255";
     }
     return "unknown taskmpol error";
   }
@@ -84,6 +96,7 @@ class error_category final : public std::error_category {
       case errc::target_exited: return std::errc::no_such_process;
       case errc::topology_unavailable: return std::errc::no_such_file_or_directory;
       case errc::node_out_of_range: return std::errc::result_out_of_range;
+      case errc::home_node_needs_bind: return std::errc::operation_not_supported;
       default: return std::errc::invalid_argument;
     }
   }

@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: MIT
+// Proof that the task wrappers issue syscalls 463-466 only after the series was detected.
+//
+// On the development host (Linux 6.18) 463 is setxattrat, so a stray call would be a real bug. Each
+// case runs in a forked child under a seccomp filter that kills the process (or returns a marker
+// errno) for 463-466; the parent checks how the child ended. The "forced" cases show the filter
+// really catches the wrappers' calls, so the "no call" cases can fail.
+#include <taskmpol/node_mask.hpp>
+#include <taskmpol/syscalls.hpp>
+
+#include <doctest/doctest.h>
+
+#include <ostream>  // doctest prints std::error_code with operator<<, declared there
+
+#include <array>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../support/child.hpp"
+
+namespace mp = taskmpol;
+namespace sys = taskmpol::sys;
+using taskmpol_test::install_seccomp;
+using taskmpol_test::run_in_child;
+using taskmpol_test::SeccompRule;
+
+namespace {
+
+constexpr std::array<long, 4> task_numbers{463, 464, 465, 466};
+// A marker errno no kernel path returns (errno values end well below 4000; the filter's data field
+// and the C library's error range both allow up to 4095).
+constexpr unsigned marker_base = 4000;
+
+bool install_task_filter(std::uint32_t action_kind) {
+  std::array<SeccompRule, 4> rules{};
+  for (std::size_t i = 0; i < task_numbers.size(); ++i) {
+    const std::uint32_t action =
+        action_kind == SECCOMP_RET_ERRNO
+            ? taskmpol_test::seccomp_errno(marker_base + static_cast<unsigned>(task_numbers[i] - 460))
+            : action_kind;
+    rules[i] = SeccompRule{task_numbers[i], action};
+  }
+  return install_seccomp(rules);
+}
+
+// The marker errno the ERRNO filter returns for syscall nr.
+std::error_code marker_for(long nr) {
+  return mp::detail::posix_error(static_cast<int>(marker_base + static_cast<unsigned>(nr - 460)));
+}
+
+// Calls every task wrapper with plausible arguments. Bit i of the result is set when wrapper i did
+// not fail with expected(its number) (error_code equality: category and value must both match).
+template <class Expected>
+int call_every_task_wrapper(Expected expected) {
+  const mp::NodeMask nodes{0};
+  const mp::KernelMaskArg arg = nodes.kernel_arg();
+  std::array<mp::NodeMask::word_type, mp::NodeMask::word_count> words{};
+  int mode = 0;
+  const sys::task_mbind_args margs{0, 2, 0, 4096, reinterpret_cast<std::uintptr_t>(arg.nmask), arg.maxnode, 0, 0};
+  int bad = 0;
+  auto check = [&](int bit, const mp::result<void>& r, long nr) {
+    if (r || r.error() != expected(nr)) bad |= 1 << bit;
+  };
+  check(0, sys::set_task_mempolicy(0, 2, arg.nmask, arg.maxnode), 463);
+  check(1, sys::get_task_mempolicy(0, &mode, words.data(), mp::NodeMask::kernel_maxnode, 0, 0), 464);
+  check(2, sys::set_task_mempolicy_home_node(0, 0, 4096, 0, 0), 465);
+  check(3, sys::task_mbind(&margs, sys::task_mbind_args_size_v0), 466);
+  return bad;
+}
+
+std::error_code unsupported(long) { return mp::errc::unsupported_kernel; }
+
+bool seccomp_usable() {
+  if (!taskmpol_test::have_seccomp_arch) {
+    MESSAGE("skipped: the series has syscall numbers only on x86_64 and i386; this build targets neither");
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_SUITE("series guard") {
+  TEST_CASE("series guard: no task syscall without the series (forced absent)") {
+    if (!seccomp_usable()) return;
+    const int status = run_in_child([] {
+      sys::testing::override_series_detection(sys::testing::SeriesDetection::force_absent);
+      if (!install_task_filter(SECCOMP_RET_KILL_PROCESS)) return 100;
+      return call_every_task_wrapper(unsupported);
+    });
+    INFO("child wait status " << status);
+    REQUIRE(WIFEXITED(status));  // killed by SIGSYS would mean a task syscall was issued
+    CHECK(WEXITSTATUS(status) == 0);
+  }
+
+  TEST_CASE("series guard: no task syscall on this kernel (real probe)") {
+    if (!seccomp_usable()) return;
+    if (sys::probe_task_mempolicy_series()) {
+      MESSAGE("skipped: this kernel has the series (" << sys::series_probe_path
+                                                      << " exists); the vm suite tests the calls themselves");
+      return;
+    }
+    CHECK_FALSE(sys::task_mempolicy_available());
+    const int status = run_in_child([] {
+      if (!install_task_filter(SECCOMP_RET_KILL_PROCESS)) return 100;
+      return call_every_task_wrapper(unsupported);
+    });
+    INFO("child wait status " << status);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+  }
+
+  TEST_CASE("series guard: the filter kills a forced task syscall") {
+    if (!seccomp_usable()) return;
+    // The control experiment: detection forced on, same filter. If this child survived, the first
+    // cases would prove nothing.
+    const int status = run_in_child([] {
+      sys::testing::override_series_detection(sys::testing::SeriesDetection::force_present);
+      if (!install_task_filter(SECCOMP_RET_KILL_PROCESS)) return 100;
+      (void)sys::set_task_mempolicy(0, 0, nullptr, 0);
+      return 0;
+    });
+    INFO("child wait status " << status);
+    REQUIRE(WIFSIGNALED(status));
+    CHECK(WTERMSIG(status) == SIGSYS);
+  }
+
+  TEST_CASE("series guard: each forced wrapper issues exactly its own number") {
+    if (!seccomp_usable()) return;
+    // The filter answers number n with errno 4000 + (n - 460); each wrapper must come back with its
+    // own marker, so a swapped or wrong number fails here.
+    const int status = run_in_child([] {
+      sys::testing::override_series_detection(sys::testing::SeriesDetection::force_present);
+      if (!install_task_filter(SECCOMP_RET_ERRNO)) return 100;
+      return call_every_task_wrapper(marker_for);
+    });
+    INFO("child wait status " << status);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+  }
+
+  TEST_CASE("series guard: detection override and cache") {
+    // The override wins over the cached probe in both directions, and "probe" returns to the
+    // kernel's answer.
+    const bool real = sys::probe_task_mempolicy_series();
+    sys::testing::override_series_detection(sys::testing::SeriesDetection::force_present);
+    CHECK(sys::task_mempolicy_available());
+    sys::testing::override_series_detection(sys::testing::SeriesDetection::force_absent);
+    CHECK_FALSE(sys::task_mempolicy_available());
+    sys::testing::override_series_detection(sys::testing::SeriesDetection::probe);
+    CHECK(sys::task_mempolicy_available() == real);
+    CHECK(real == (::access(sys::series_probe_path, F_OK) == 0));
+  }
+}
+
+TEST_SUITE("syscall seam") {
+  TEST_CASE("syscall seam: task_mbind_args layout matches the series ABI") {
+    CHECK(sizeof(sys::task_mbind_args) == 48);
+    CHECK(offsetof(sys::task_mbind_args, pid) == 0);
+    CHECK(offsetof(sys::task_mbind_args, mode) == 4);
+    CHECK(offsetof(sys::task_mbind_args, start) == 8);
+    CHECK(offsetof(sys::task_mbind_args, len) == 16);
+    CHECK(offsetof(sys::task_mbind_args, nmask) == 24);
+    CHECK(offsetof(sys::task_mbind_args, maxnode) == 32);
+    CHECK(offsetof(sys::task_mbind_args, flags) == 40);
+    CHECK(offsetof(sys::task_mbind_args, reserved) == 44);
+  }
+
+  TEST_CASE("syscall seam: stock numbers come from the system headers") {
+    CHECK(sys::nr::set_mempolicy == SYS_set_mempolicy);
+    CHECK(sys::nr::get_mempolicy == SYS_get_mempolicy);
+    CHECK(sys::nr::mbind == SYS_mbind);
+    CHECK(sys::nr::migrate_pages == SYS_migrate_pages);
+    CHECK(sys::nr::move_pages == SYS_move_pages);
+    CHECK(sys::nr::set_mempolicy_home_node == 450);  // the same on every architecture but alpha and mips
+  }
+
+  TEST_CASE("syscall seam: errors keep errno in the system category") {
+    // An unaligned mbind start is EINVAL on every kernel.
+    alignas(64) static char buffer[128];
+    auto r = sys::mbind(buffer + 1, 64, 0, nullptr, 0, 0);
+    REQUIRE_FALSE(r);
+    CHECK(r.error() == std::errc::invalid_argument);
+    CHECK(r.error().category() == std::system_category());
+  }
+}
