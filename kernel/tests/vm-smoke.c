@@ -146,6 +146,32 @@ static long node_memtotal_kb(int node)
 	return p ? strtol(p + strlen("MemTotal:"), NULL, 10) : -1;
 }
 
+/*
+ * Present pages of a node's Normal zone from /proc/zoneinfo, -1 if the node
+ * has no such zone. MPOL_BIND only constrains zones >= policy_zone, so the
+ * default topology gives every memory node a Normal zone, as real machines do.
+ */
+static long node_normal_present(int node)
+{
+	static char buf[65536];
+	char header[64], *p;
+	int fd = open("/proc/zoneinfo", O_RDONLY | O_CLOEXEC);
+	ssize_t n, len = 0;
+
+	if (fd < 0)
+		return -1;
+	while (len < (ssize_t)sizeof(buf) - 1 &&
+	       (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += n;
+	close(fd);
+	buf[len] = '\0';
+	snprintf(header, sizeof(header), "Node %d, zone   Normal", node);
+	p = strstr(buf, header);
+	if (!p || !(p = strstr(p, "present")))
+		return -1;
+	return strtol(p + strlen("present"), NULL, 10);
+}
+
 static long sys_set_mempolicy(int mode, const unsigned long *mask)
 {
 	return syscall(SYS_set_mempolicy, mode, mask, mask ? MAXNODE : 0);
@@ -417,9 +443,13 @@ int main(int argc, char **argv)
 		if (!(parse_list(online) & ((int64_t)1 << node)))
 			continue;
 		kb = node_memtotal_kb(node);
-		if (memory_nodes & ((int64_t)1 << node))
+		if (memory_nodes & ((int64_t)1 << node)) {
 			result(kb > 0, "node%d has memory (MemTotal %ld kB)", node, kb);
-		else
+			if (default_topology)
+				result(node_normal_present(node) > 0,
+				       "node%d has a Normal zone (%ld pages present)",
+				       node, node_normal_present(node));
+		} else
 			result(kb == 0, "node%d is memory-less (MemTotal %ld kB)", node, kb);
 	}
 	for (int i = 0; i < n_cpu_nodes; i++)

@@ -1,0 +1,474 @@
+// SPDX-License-Identifier: MIT
+// The series' syscalls, applied from outside and verified from the target itself
+// (set_task_mempolicy, get_task_mempolicy, task_mbind, set_task_mempolicy_home_node).
+#include "mode_matrix.hpp"
+#include "vm_support.hpp"
+
+#include <algorithm>
+#include <climits>
+
+using namespace vmtest;
+
+namespace {
+
+constexpr unsigned long fixed_range = 0x300000000000UL;  // where targets map their test ranges
+
+unsigned long bytes(unsigned long npages) { return npages * static_cast<unsigned long>(page_size); }
+
+// A pid that is free right now: a child that has exited and been reaped.
+pid_t reaped_pid() {
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) ::_exit(0);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return pid;
+}
+
+// The state letter of /proc/<pid>/stat.
+char proc_state(pid_t pid) {
+  auto stat = read_text("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat) return '?';
+  const std::size_t close = stat.value().rfind(')');
+  return close == std::string::npos || close + 2 >= stat.value().size() ? '?' : stat.value()[close + 2];
+}
+
+}  // namespace
+
+TEST_SUITE("vm.syscalls" * doctest::skip(skip_all())) {
+
+TEST_CASE("set_task_mempolicy: every mode, seen by the target, its libnuma and its new pages") {
+  run_mode_matrix([](Target& t, std::size_t worker, const ModeCase& c) {
+    return errno_of(set_task(t.tid(worker), c.mode, c.nodes));
+  });
+}
+
+TEST_CASE("set_task_mempolicy: every mode on one thread of three, by TID") {
+  run_mode_matrix(
+      [](Target& t, std::size_t worker, const ModeCase& c) {
+        return errno_of(set_task(t.tid(worker), c.mode, c.nodes));
+      },
+      3, 2);
+}
+
+TEST_CASE("set_task_mempolicy: static and relative flags are kept as the target would see them") {
+  const Roles& r = roles();
+  Target t;
+  const NodeMask bm{r.b, r.m};
+  REQUIRE(errno_of(set_task(t.pid(), mpol_bind | mpol_f_static, bm)) == 0);
+  PolicyView own = t.policy();
+  CHECK(own.mode == (mpol_bind | mpol_f_static));
+  CHECK(own.nodes == bm);
+  CHECK(read_text(proc_file(t.pid())).value() == "bind=static:" + to_list(bm) + "\n");
+
+  // Relative: bit i is the i-th allowed node (the root cpuset allows a, b, m).
+  REQUIRE(errno_of(set_task(t.pid(), mpol_interleave | mpol_f_relative, NodeMask{0, 1})) == 0);
+  own = t.policy();
+  CHECK(own.mode == (mpol_interleave | mpol_f_relative));
+  CHECK(to_list(own.nodes) == "0-1");  // relative: the bits as the caller gave them
+  const NodeMask first_two{r.memory().first(), r.memory().next(r.memory().first())};
+  CHECK(read_text(proc_file(t.pid())).value() == "interleave=relative:" + to_list(first_two) + "\n");
+  const Reply pages = t.alloc(300);
+  INFO("pages: " << pages.histogram());
+  CHECK(pages.used() == first_two);
+
+  REQUIRE(errno_of(set_task(t.pid(), mpol_bind | mpol_f_balancing, NodeMask{r.b})) == 0);
+  own = t.policy();
+  CHECK(own.mode == (mpol_bind | mpol_f_balancing));
+  CHECK(read_text(proc_file(t.pid())).value() == "bind=balancing:" + std::to_string(r.b) + "\n");
+  auto remote = get_task(t.pid());
+  REQUIRE(remote.has_value());
+  CHECK(remote.value().mode == own.mode);
+}
+
+TEST_CASE("set_task_mempolicy: invalid requests fail like set_mempolicy and leave the target unchanged") {
+  const Roles& r = roles();
+  Target t;
+  REQUIRE(errno_of(set_task(t.pid(), mpol_preferred, NodeMask{r.b})) == 0);
+  struct Bad {
+    const char* what;
+    int mode;
+    NodeMask nodes;
+  };
+  const Bad bad[] = {
+      {"node c has no memory", mpol_bind, {r.c}},
+      {"a node that does not exist", mpol_bind, {63}},
+      {"empty bind", mpol_bind, {}},
+      {"empty interleave", mpol_interleave, {}},
+      {"mode 7", 7, {r.b}},
+      {"static and relative", mpol_bind | mpol_f_static | mpol_f_relative, {r.b}},
+      {"balancing with interleave", mpol_interleave | mpol_f_balancing, {r.a, r.b}},
+      {"local with nodes", mpol_local, {r.b}},
+      {"default with nodes", mpol_default, {r.b}},
+      {"prefer static without nodes", mpol_preferred | mpol_f_static, {}},
+  };
+  for (const Bad& b : bad) {
+    CAPTURE(b.what);
+    CHECK(errno_of(set_task(t.pid(), b.mode, b.nodes)) == EINVAL);
+    const PolicyView own = t.policy();
+    CHECK(own.mode == mpol_preferred);
+    CHECK(own.nodes == NodeMask{r.b});
+  }
+  // maxnode beyond a page of bits, and a mask the kernel cannot read.
+  const NodeMask one{r.b};
+  CHECK(errno_of(sys::set_task_mempolicy(t.pid(), mpol_bind, one.kernel_arg().nmask, 4096UL * 8 + 2)) == EINVAL);
+  CHECK(errno_of(sys::set_task_mempolicy(t.pid(), mpol_bind, reinterpret_cast<const unsigned long*>(8),
+                                         maxnode)) == EFAULT);
+  CHECK(t.policy().mode == mpol_preferred);
+}
+
+TEST_CASE("set_task_mempolicy: pid 0 is the caller") {
+  const Roles& r = roles();
+  REQUIRE(errno_of(set_task(0, mpol_bind, NodeMask{r.b})) == 0);
+  auto self = get_self();
+  auto via_task = get_task(0);
+  REQUIRE(errno_of(sys::set_mempolicy(mpol_default, nullptr, 0)) == 0);
+  REQUIRE(self.has_value());
+  REQUIRE(via_task.has_value());
+  CHECK(self.value().mode == mpol_bind);
+  CHECK(self.value().nodes == NodeMask{r.b});
+  CHECK(via_task.value().mode == mpol_bind);
+  CHECK(via_task.value().nodes == NodeMask{r.b});
+}
+
+TEST_CASE("set_task_mempolicy: a TID changes that thread only, the TGID only the leader") {
+  const Roles& r = roles();
+  Target t(TargetOptions{.threads = 3});
+  REQUIRE(errno_of(set_task(t.tid(2), mpol_bind, NodeMask{r.b})) == 0);
+  CHECK(t.policy(2).mode == mpol_bind);
+  CHECK(t.policy(0).mode == mpol_default);
+  CHECK(t.policy(1).mode == mpol_default);
+  CHECK(get_task(t.tid(2)).value().mode == mpol_bind);
+  CHECK(get_task(t.tid(1)).value().mode == mpol_default);
+  const Reply on2 = t.alloc(64, 2);
+  const Reply on1 = t.alloc(64, 1);
+  INFO("thread 2: " << on2.histogram() << "; thread 1: " << on1.histogram());
+  CHECK(on2.counts[r.b] == 64);
+  CHECK(on1.counts[r.a] == 64);
+
+  REQUIRE(errno_of(set_task(t.pid(), mpol_preferred, NodeMask{r.m})) == 0);
+  CHECK(t.policy(0).mode == mpol_preferred);
+  CHECK(t.policy(1).mode == mpol_default);
+  CHECK(t.policy(2).mode == mpol_bind);
+  CHECK(read_text(proc_file(t.pid())).value() == "prefer:" + std::to_string(r.m) + "\n");
+  CHECK(read_text(proc_file(t.pid(), t.tid(2))).value() == "bind:" + std::to_string(r.b) + "\n");
+  CHECK(read_text(proc_file(t.pid(), t.tid(1))).value() == "default\n");
+}
+
+TEST_CASE("set_task_mempolicy: only new allocations follow, existing pages stay") {
+  const Roles& r = roles();
+  Target t;
+  const unsigned long range = t.map(64);
+  const Reply before = t.touch(range, 64);
+  INFO("before: " << before.histogram());
+  REQUIRE(before.counts[r.a] == 64);
+  REQUIRE(errno_of(set_task(t.pid(), mpol_bind, NodeMask{r.m})) == 0);
+  const Reply old_pages = t.query(range, 64);
+  const Reply new_pages = t.alloc(64);
+  INFO("old pages after: " << old_pages.histogram() << "; new pages: " << new_pages.histogram());
+  CHECK(old_pages.counts[r.a] == 64);
+  CHECK(new_pages.counts[r.m] == 64);
+}
+
+TEST_CASE("set_task_mempolicy: missing, exited and kernel tasks are refused") {
+  const NodeMask b{roles().b};
+  CHECK(errno_of(set_task(reaped_pid(), mpol_bind, b)) == ESRCH);
+  CHECK(errno_of(set_task(INT_MAX, mpol_bind, b)) == ESRCH);
+  CHECK(errno_of(get_task(INT_MAX)) == ESRCH);
+  CHECK(errno_of(set_task(-1, mpol_bind, b)) == EINVAL);  // negative pids are not "all" or groups
+  CHECK(errno_of(get_task(-1)) == EINVAL);
+
+  // A zombie: exited, not reaped yet.
+  const pid_t zombie = ::fork();
+  REQUIRE(zombie >= 0);
+  if (zombie == 0) ::_exit(0);
+  for (int i = 0; i < 500 && proc_state(zombie) != 'Z'; ++i) ::usleep(10'000);
+  REQUIRE(proc_state(zombie) == 'Z');
+  CHECK(errno_of(set_task(zombie, mpol_bind, b)) == ESRCH);
+  CHECK(errno_of(get_task(zombie)) == ESRCH);
+  int status = 0;
+  ::waitpid(zombie, &status, 0);
+
+  // kthreadd (pid 2) is a kernel thread: refused with EINVAL (the man pages' rule).
+  CHECK(errno_of(set_task(2, mpol_bind, b)) == EINVAL);
+  CHECK(errno_of(get_task(2)) == EINVAL);
+  CHECK(errno_of(task_mbind(2, fixed_range, bytes(1), mpol_bind, b)) == EINVAL);
+  CHECK(errno_of(sys::set_task_mempolicy_home_node(2, fixed_range, bytes(1), roles().b, 0)) == EINVAL);
+}
+
+TEST_CASE("get_task_mempolicy: every flag of get_mempolicy, answered for the target") {
+  const Roles& r = roles();
+  Target t;
+  const unsigned long range = t.map(16, fixed_range);
+  REQUIRE(errno_of(task_mbind(t.pid(), range, bytes(16), mpol_bind, NodeMask{r.m})) == 0);
+  const Reply touched = t.touch(range, 4);
+  REQUIRE(touched.counts[r.m] == 4);
+
+  SUBCASE("MPOL_F_MEMS_ALLOWED") {
+    auto allowed = get_task(t.pid(), 0, sys::mpol_f_mems_allowed);
+    REQUIRE(allowed.has_value());
+    CHECK(allowed.value().nodes == t.mems_allowed());
+  }
+  SUBCASE("MPOL_F_ADDR: the policy of a range of the target") {
+    auto at = get_task(t.pid(), range + bytes(3), sys::mpol_f_addr);
+    REQUIRE(at.has_value());
+    CHECK(at.value().mode == mpol_bind);
+    CHECK(at.value().nodes == NodeMask{r.m});
+    const PolicyView own = t.policy_at(range + bytes(3));
+    CHECK(own.mode == at.value().mode);
+    CHECK(own.nodes == at.value().nodes);
+    // The task policy is untouched by task_mbind.
+    CHECK(get_task(t.pid()).value().mode == mpol_default);
+  }
+  SUBCASE("MPOL_F_NODE | MPOL_F_ADDR: the node of a page of the target") {
+    int node = -1;
+    REQUIRE(errno_of(sys::get_task_mempolicy(t.pid(), &node, nullptr, 0, range + bytes(1),
+                                             sys::mpol_f_node | sys::mpol_f_addr)) == 0);
+    CHECK(node == static_cast<int>(r.m));
+    const Reply own = t.ask({Op::node_at, range + bytes(1), 0});
+    CHECK(own.mode == node);
+  }
+  SUBCASE("MPOL_F_NODE: the target's next interleave node") {
+    REQUIRE(errno_of(set_task(t.pid(), mpol_interleave, NodeMask{r.b, r.m})) == 0);
+    int node = -1;
+    REQUIRE(errno_of(sys::get_task_mempolicy(t.pid(), &node, nullptr, 0, 0, sys::mpol_f_node)) == 0);
+    const Reply own = t.ask({Op::next_node, 0, 0});
+    REQUIRE(own.ok == 1);
+    CHECK(node == own.mode);
+    CHECK(node == static_cast<int>(std::min(r.b, r.m)));
+  }
+  SUBCASE("MPOL_F_NODE on a non-interleave policy is EINVAL, as for get_mempolicy") {
+    int node = -1;
+    CHECK(errno_of(sys::get_task_mempolicy(t.pid(), &node, nullptr, 0, 0, sys::mpol_f_node)) == EINVAL);
+  }
+  SUBCASE("invalid flag combinations") {
+    CHECK(errno_of(get_task(t.pid(), 0, 1UL << 3)) == EINVAL);
+    CHECK(errno_of(get_task(t.pid(), range, 0)) == EINVAL);
+    CHECK(errno_of(get_task(t.pid(), 0, sys::mpol_f_mems_allowed | sys::mpol_f_node)) == EINVAL);
+    CHECK(errno_of(get_task(t.pid(), 0, sys::mpol_f_mems_allowed | sys::mpol_f_addr)) == EINVAL);
+  }
+  SUBCASE("MPOL_F_ADDR on an address the target has not mapped") {
+    CHECK(errno_of(get_task(t.pid(), fixed_range + bytes(4096), sys::mpol_f_addr)) == EFAULT);
+  }
+  SUBCASE("a mask too small for the possible nodes") {
+    int mode = -1;
+    Words w{};
+    CHECK(errno_of(sys::get_task_mempolicy(t.pid(), &mode, w.data(), 2, 0, 0)) == EINVAL);
+  }
+}
+
+TEST_CASE("task_mbind: bind a range of the target and its pages there land on the node") {
+  const Roles& r = roles();
+  Target t;
+  const unsigned long range = t.map(64, fixed_range);
+  REQUIRE(errno_of(task_mbind(t.pid(), range, bytes(64), mpol_bind, NodeMask{r.m})) == 0);
+  const PolicyView own = t.policy_at(range);
+  CHECK(own.mode == mpol_bind);
+  CHECK(own.nodes == NodeMask{r.m});
+  CHECK(t.policy().mode == mpol_default);  // the task policy is not the VMA policy
+  const Reply in_range = t.touch(range, 64);
+  const Reply elsewhere = t.alloc(64);
+  INFO("in range: " << in_range.histogram() << "; elsewhere: " << elsewhere.histogram());
+  CHECK(in_range.counts[r.m] == 64);
+  CHECK(elsewhere.counts[r.a] == 64);
+}
+
+TEST_CASE("task_mbind: interleave a range of the target, page by page") {
+  const Roles& r = roles();
+  Target t;
+  const unsigned long range = t.map(60, fixed_range);
+  REQUIRE(errno_of(task_mbind(t.pid(), range, bytes(60), mpol_interleave, r.memory())) == 0);
+  const Reply pages = t.touch(range, 60);
+  INFO("pages: " << pages.histogram());
+  CHECK(pages.counts[r.a] == 20);
+  CHECK(pages.counts[r.b] == 20);
+  CHECK(pages.counts[r.m] == 20);
+  for (std::size_t i = 0; i + 1 < 60; ++i) {
+    CAPTURE(i);
+    CHECK(pages.status[i] != pages.status[i + 1]);
+  }
+}
+
+TEST_CASE("task_mbind: part of a range splits the target's mapping like mbind") {
+  const Roles& r = roles();
+  Target t;
+  const unsigned long range = t.map(12, fixed_range);
+  REQUIRE(errno_of(task_mbind(t.pid(), range + bytes(4), bytes(4), mpol_preferred, NodeMask{r.b})) == 0);
+  CHECK(t.policy_at(range).mode == mpol_default);
+  CHECK(t.policy_at(range + bytes(4)).mode == mpol_preferred);
+  CHECK(t.policy_at(range + bytes(8)).mode == mpol_default);
+  const Reply pages = t.touch(range, 12);
+  for (int i = 0; i < 12; ++i) {
+    CAPTURE(i);
+    CHECK(pages.status[static_cast<std::size_t>(i)] == static_cast<int>(i >= 4 && i < 8 ? r.b : r.a));
+  }
+}
+
+TEST_CASE("task_mbind: argument block and flag checks") {
+  const Roles& r = roles();
+  Target t;
+  const unsigned long range = t.map(8, fixed_range);
+  const NodeMask one{r.b};
+  sys::task_mbind_args a{};
+  a.pid = t.pid();
+  a.mode = mpol_bind;
+  a.start = range;
+  a.len = bytes(8);
+  a.nmask = reinterpret_cast<std::uintptr_t>(one.kernel_arg().nmask);
+  a.maxnode = one.kernel_arg().maxnode;
+
+  SUBCASE("the published size works") {
+    CHECK(errno_of(sys::task_mbind(&a, sizeof(a))) == 0);
+    CHECK(t.policy_at(range).mode == mpol_bind);
+  }
+  SUBCASE("MPOL_MF_MOVE and MPOL_MF_MOVE_ALL on another task are EINVAL") {
+    a.flags = sys::mpol_mf_move;
+    CHECK(errno_of(sys::task_mbind(&a, sizeof(a))) == EINVAL);
+    a.flags = sys::mpol_mf_move_all;
+    CHECK(errno_of(sys::task_mbind(&a, sizeof(a))) == EINVAL);
+    CHECK(t.policy_at(range).mode == mpol_default);
+  }
+  SUBCASE("unknown flags are EINVAL") {
+    a.flags = 1U << 3;
+    CHECK(errno_of(sys::task_mbind(&a, sizeof(a))) == EINVAL);
+  }
+  SUBCASE("a size below the first version is EINVAL") {
+    CHECK(errno_of(sys::task_mbind(&a, 40)) == EINVAL);
+    CHECK(errno_of(sys::task_mbind(&a, 0)) == EINVAL);
+  }
+  SUBCASE("a larger size with a zero tail is accepted, with a non-zero tail E2BIG") {
+    struct {
+      sys::task_mbind_args args;
+      std::uint64_t tail;
+    } big{a, 0};
+    CHECK(errno_of(sys::task_mbind(&big.args, sizeof(big))) == 0);
+    big.tail = 1;
+    CHECK(errno_of(sys::task_mbind(&big.args, sizeof(big))) == E2BIG);
+  }
+  SUBCASE("reserved must be zero") {
+    a.reserved = 1;
+    CHECK(errno_of(sys::task_mbind(&a, sizeof(a))) == EINVAL);
+  }
+  SUBCASE("an unaligned start is EINVAL") {
+    a.start = range + 16;
+    CHECK(errno_of(sys::task_mbind(&a, sizeof(a))) == EINVAL);
+  }
+  SUBCASE("a range the target has not mapped is EFAULT") {
+    a.start = range + bytes(4096);
+    CHECK(errno_of(sys::task_mbind(&a, sizeof(a))) == EFAULT);
+  }
+  SUBCASE("a node without memory is EINVAL") {
+    const NodeMask nomem{r.c};
+    a.nmask = reinterpret_cast<std::uintptr_t>(nomem.kernel_arg().nmask);
+    CHECK(errno_of(sys::task_mbind(&a, sizeof(a))) == EINVAL);
+  }
+  SUBCASE("a missing task is ESRCH") {
+    a.pid = reaped_pid();
+    CHECK(errno_of(sys::task_mbind(&a, sizeof(a))) == ESRCH);
+  }
+  SUBCASE("an unreadable argument block is EFAULT") {
+    CHECK(errno_of(sys::task_mbind(reinterpret_cast<const sys::task_mbind_args*>(8), sizeof(a))) == EFAULT);
+  }
+}
+
+TEST_CASE("task_mbind: pid 0 with MPOL_MF_MOVE moves the caller's own pages") {
+  const Roles& r = roles();
+  const unsigned long len = bytes(16);
+  void* p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  REQUIRE(p != MAP_FAILED);
+  ::madvise(p, len, MADV_NOHUGEPAGE);
+  std::memset(p, 1, len);
+  const auto start = reinterpret_cast<unsigned long>(p);
+  const int err =
+      errno_of(task_mbind(0, start, len, mpol_bind, NodeMask{r.m}, sys::mpol_mf_move | sys::mpol_mf_strict));
+  std::array<void*, 16> pages{};
+  std::array<int, 16> status{};
+  for (std::size_t i = 0; i < 16; ++i) pages[i] = static_cast<char*>(p) + i * static_cast<std::size_t>(page_size);
+  const auto q = sys::move_pages(0, 16, pages.data(), nullptr, status.data(), 0);
+  ::munmap(p, len);
+  CHECK(err == 0);
+  REQUIRE(q.has_value());
+  for (int s : status) CHECK(s == static_cast<int>(r.m));
+}
+
+TEST_CASE("set_task_mempolicy_home_node: the target's bind and prefer (many) ranges") {
+  const Roles& r = roles();
+  Target t;
+  const unsigned long bind_range = t.map(32, fixed_range);
+  const unsigned long many_range = t.map(32, fixed_range + bytes(64));
+  const unsigned long il_range = t.map(8, fixed_range + bytes(128));
+  const unsigned long bare_range = t.map(8, fixed_range + bytes(192));
+  REQUIRE(errno_of(task_mbind(t.pid(), bind_range, bytes(32), mpol_bind, r.memory())) == 0);
+  REQUIRE(errno_of(task_mbind(t.pid(), many_range, bytes(32), mpol_preferred_many, NodeMask{r.a, r.b})) == 0);
+  REQUIRE(errno_of(task_mbind(t.pid(), il_range, bytes(8), mpol_interleave, NodeMask{r.a, r.b})) == 0);
+
+  CHECK(errno_of(sys::set_task_mempolicy_home_node(t.pid(), bind_range, bytes(32), r.m, 0)) == 0);
+  CHECK(errno_of(sys::set_task_mempolicy_home_node(t.pid(), many_range, bytes(32), r.b, 0)) == 0);
+  const Reply bound = t.touch(bind_range, 32);
+  const Reply many = t.touch(many_range, 32);
+  INFO("bind a+b+m home m: " << bound.histogram() << "; prefer (many) a+b home b: " << many.histogram());
+  CHECK(bound.counts[r.m] == 32);
+  CHECK(many.counts[r.b] == 32);
+  // The home node does not show in the policy.
+  const PolicyView at = get_task(t.pid(), bind_range, sys::mpol_f_addr).value();
+  CHECK(at.mode == mpol_bind);
+  CHECK(at.nodes == r.memory());
+
+  CHECK(errno_of(sys::set_task_mempolicy_home_node(t.pid(), il_range, bytes(8), r.b, 0)) == EOPNOTSUPP);
+  CHECK(errno_of(sys::set_task_mempolicy_home_node(t.pid(), bare_range, bytes(8), r.b, 0)) == ENOENT);
+  CHECK(errno_of(sys::set_task_mempolicy_home_node(t.pid(), bind_range, bytes(32), r.b, 1)) == EINVAL);
+  CHECK(errno_of(sys::set_task_mempolicy_home_node(t.pid(), bind_range, bytes(32), 4, 0)) == EINVAL);
+  CHECK(errno_of(sys::set_task_mempolicy_home_node(t.pid(), bind_range + 8, bytes(32), r.b, 0)) == EINVAL);
+  CHECK(errno_of(sys::set_task_mempolicy_home_node(INT_MAX, bind_range, bytes(32), r.b, 0)) == ESRCH);
+}
+
+TEST_CASE("permissions: owner or CAP_SYS_NICE to change, ptrace read access to look") {
+  constexpr uid_t nobody = 65534;
+  constexpr uid_t other_user = 65533;
+  const Roles& r = roles();
+  const NodeMask b{r.b};
+  const std::string bind_b = "bind:" + std::to_string(r.b);
+
+  SUBCASE("an unprivileged caller cannot touch a root task") {
+    Target root_target;
+    const pid_t pid = root_target.pid();
+    const unsigned long range = root_target.map(4, fixed_range);
+    CHECK(in_child(nobody, [&] { return errno_of(set_task(pid, mpol_bind, b)); }) == EPERM);
+    CHECK(in_child(nobody, [&] { return errno_of(task_mbind(pid, range, bytes(4), mpol_bind, b)); }) == EPERM);
+    CHECK(in_child(nobody, [&] {
+            return errno_of(sys::set_task_mempolicy_home_node(pid, range, bytes(4), r.b, 0));
+          }) == EPERM);
+    CHECK(in_child(nobody, [&] { return errno_of(get_task(pid)); }) == EPERM);
+    const int write_err = in_child(nobody, [&] { return errno_of(write_text(proc_file(pid), bind_b)); });
+    CHECK((write_err == EPERM || write_err == EACCES));
+    CHECK(root_target.policy().mode == mpol_default);
+    CHECK(root_target.policy_at(range).mode == mpol_default);
+  }
+  SUBCASE("the same user may change and read its own other process") {
+    Target mine(TargetOptions{.uid = nobody});
+    const pid_t pid = mine.pid();
+    CHECK(in_child(nobody, [&] { return errno_of(set_task(pid, mpol_bind, b)); }) == 0);
+    CHECK(mine.policy().mode == mpol_bind);
+    CHECK(in_child(nobody, [&] { return errno_of(get_task(pid)); }) == 0);
+    CHECK(in_child(nobody, [&] { return errno_of(write_text(proc_file(pid), "prefer:" + std::to_string(r.m))); }) ==
+          0);
+    CHECK(mine.policy().mode == mpol_preferred);
+    CHECK(in_child(nobody, [&] { return errno_of(read_text(proc_file(pid))); }) == 0);
+  }
+  SUBCASE("another unprivileged user may not") {
+    Target theirs(TargetOptions{.uid = nobody});
+    const pid_t pid = theirs.pid();
+    CHECK(in_child(other_user, [&] { return errno_of(set_task(pid, mpol_bind, b)); }) == EPERM);
+    const int write_err = in_child(other_user, [&] { return errno_of(write_text(proc_file(pid), bind_b)); });
+    CHECK((write_err == EPERM || write_err == EACCES));
+    CHECK(theirs.policy().mode == mpol_default);
+  }
+  SUBCASE("root (CAP_SYS_NICE) may change anyone's") {
+    Target theirs(TargetOptions{.uid = nobody});
+    CHECK(errno_of(set_task(theirs.pid(), mpol_interleave, NodeMask{r.a, r.b})) == 0);
+    CHECK(theirs.policy().mode == mpol_interleave);
+  }
+}
+
+}  // TEST_SUITE
