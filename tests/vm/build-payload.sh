@@ -4,7 +4,9 @@
 #
 #   tests/vm/build-payload.sh [OPTIONS] OUTDIR
 #
-#   --only SUITES   comma-separated subset of: vm, regression (default: vm,regression)
+#   --only SUITES   comma-separated subset of: vm, regression, differential (default: vm,regression)
+#                   (differential: tests/system/grammar/kernel_differential, the library's grammar
+#                   against the booted kernel's mpol_parse_str/mpol_to_str through tmpfs mpol=)
 #   --extra FILE    copy FILE (a static binary built elsewhere, e.g. the tmpfs differential test
 #                   or the kselftest) into OUTDIR/bin and run it as "timeout=300 NAME" (repeatable)
 #   --file FILE     copy FILE into OUTDIR/bin without a run-list line (repeatable)
@@ -44,7 +46,7 @@ done
 [[ -n $out ]] || { usage >&2; die "OUTDIR missing"; }
 want() { [[ ",$only," == *",$1,"* ]]; }
 for s in ${only//,/ }; do
-	[[ $s == vm || $s == regression ]] || die "--only: unknown suite '$s'"
+	[[ $s == vm || $s == regression || $s == differential ]] || die "--only: unknown suite '$s'"
 done
 
 mkdir -p "$out/bin"
@@ -73,25 +75,42 @@ fi
 
 : >"$out/run-list"
 
-if want vm; then
-	sources=("$repo/tests/main.cpp" "$vmdir/task_syscalls.test.cpp" "$vmdir/procfs.test.cpp" "$vmdir/cpuset.test.cpp")
-	objs=() pids=()
-	for src in "${sources[@]}"; do
-		o=$obj/$(basename "${src%.cpp}").o
+# doctest_binary NAME EXTRA-LIBS... -- SOURCES...: compile in parallel, link statically to bin/NAME.
+doctest_binary() {
+	local name=$1 libs=() objs=() pids=() src o p
+	shift
+	while [[ $1 != -- ]]; do libs+=("$1"); shift; done
+	shift
+	for src in "$@"; do
+		o=$obj/$name-$(basename "${src%.cpp}").o
 		objs+=("$o")
 		echo "build-payload: compiling ${src#"$repo"/}"
 		"${launcher[@]}" g++ "${cxxflags[@]}" -c "$src" -o "$o" &
 		pids+=($!)
 	done
 	for p in "${pids[@]}"; do wait "$p" || die "compilation failed"; done
-	bin=$out/bin/taskmpol_vm_tests
-	echo "build-payload: linking bin/taskmpol_vm_tests (static)"
+	echo "build-payload: linking bin/$name (static)"
 	# libnuma.a references getaddrinfo (affinity_ip), which glibc warns about when linked
 	# statically; the tests never reach it.
-	g++ -static -pthread -o "$bin" "${objs[@]}" "${numa[@]}" 2>"$obj/link.log" || { cat "$obj/link.log" >&2; die "link failed"; }
+	g++ -static -pthread -o "$out/bin/$name" "${objs[@]}" "${libs[@]}" 2>"$obj/link.log" ||
+		{ cat "$obj/link.log" >&2; die "link failed"; }
 	grep -v -e getaddrinfo -e affinity_ip "$obj/link.log" >&2 || true
+}
+
+if want vm; then
+	doctest_binary taskmpol_vm_tests "${numa[@]}" -- "$repo/tests/main.cpp" \
+		"$vmdir/task_syscalls.test.cpp" "$vmdir/procfs.test.cpp" "$vmdir/cpuset.test.cpp"
 	# TASKMPOL_VM_SKIP_EXIT: on a kernel without the series the binary exits 77 (runner: SKIP).
-	echo "timeout=$timeout env TASKMPOL_VM_SKIP_EXIT=77 taskmpol_vm_tests --duration=true" >>"$out/run-list"
+	echo "timeout=$timeout env TASKMPOL_VM_SKIP_EXIT=77 taskmpol_vm_tests --duration=true --no-colors=true" >>"$out/run-list"
+fi
+
+if want differential; then
+	# The guest runs it as root, so it mounts tmpfs with every corpus text and reports the
+	# booted kernel's topology and its counts in MESSAGE lines.
+	cxxflags+=(-I"$repo/tests")
+	doctest_binary kernel_differential -- "$repo/tests/main.cpp" \
+		"$repo/tests/system/grammar/kernel_differential.test.cpp"
+	echo "timeout=$timeout kernel_differential --duration=true --no-colors=true" >>"$out/run-list"
 fi
 
 if want regression; then
