@@ -639,7 +639,7 @@ struct AllThreadsReport {
   std::size_t threads_already = 0;  // threads that had it already (created by a retargeted thread)
   std::size_t threads_exited = 0;   // threads that exited before they were reached
   std::size_t rounds = 0;           // passes over /proc/<pid>/task
-  bool stable = false;              // the last pass found no thread that still needed the policy
+  bool stable = false;              // the last two passes found no thread that still needed the policy
   std::vector<ThreadFailure> failures;  // threads that refused, with the reason (e.g. EPERM)
   unsigned long pages_not_moved = 0;    // with migrate_pages: what migrate_pages(2) could not move
   std::error_code migrate_error;        // with migrate_pages: why it failed, if it did
@@ -670,10 +670,11 @@ inline NodeMask destination_nodes(const Policy& policy, const NodeMask& allowed)
 // Sets policy on every thread of the process that `process` belongs to, including threads created
 // while it runs: a new thread inherits its creator's policy when it is cloned, so a thread that a
 // not-yet-changed thread creates during the walk starts with the old policy. The walk therefore
-// re-reads /proc/<pid>/task and treats every thread it has not seen, until a pass finds no thread
-// that still needs the policy (threads created by changed threads already have it: they are only
-// checked). Limit: a thread whose clone(2) began before its creator was changed and which becomes
-// visible only after the last pass can keep the old policy; closing that window needs the process
+// re-reads /proc/<pid>/task and treats every thread it has not seen, until two passes in a row find
+// no thread that still needs the policy (threads created by changed threads already have it: they
+// are only checked, and a steady stream of them does not keep the walk going). Limit: a thread
+// whose clone(2) began before its creator was changed and which becomes visible only after the
+// last pass can keep the old policy; closing that window needs the process
 // stopped (SIGSTOP or the cgroup freezer), which this function does not do behind the caller's back.
 //
 // Returns a report with per-thread failures when some threads took the policy; an error when none
@@ -686,6 +687,7 @@ inline NodeMask destination_nodes(const Policy& policy, const NodeMask& allowed)
   std::vector<pid_t> done;  // sorted: threads already handled (changed, checked, failed or gone)
   std::vector<pid_t> listing;
   bool have_reference = false;
+  std::size_t clean = 0;  // consecutive passes that changed nothing
   Policy reference;  // the policy as the kernel reports it back after the first change
 
   const auto is_gone = [](const std::error_code& e) {
@@ -734,7 +736,10 @@ inline NodeMask destination_nodes(const Policy& policy, const NodeMask& allowed)
         report.failures.push_back({tid, set.error()});
       }
     }
-    if (!changed) {
+    // Two clean passes in a row: a thread whose clone(2) was still running during the first may
+    // have become visible by the second.
+    clean = changed ? 0 : clean + 1;
+    if (clean == 2) {
       report.stable = true;
       break;
     }
