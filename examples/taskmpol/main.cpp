@@ -575,6 +575,12 @@ std::optional<mp::Policy> build_policy(const PolicyOptions& o, pid_t pid, int& c
 }
 
 int run_set(pid_t pid, const PolicyOptions& o, std::optional<pid_t> tid, bool migrate) {
+  if (tid && migrate) {
+    // migrate_pages(2) works on the whole address space: refuse before changing anything.
+    std::fprintf(stderr, "taskmpol: --migrate moves the pages of the whole process, not of one thread: "
+                         "run it without --thread\n");
+    return exit_usage;
+  }
   int code = exit_accepted;
   const auto policy = build_policy(o, pid, code);
   if (!policy) return code;
@@ -585,12 +591,6 @@ int run_set(pid_t pid, const PolicyOptions& o, std::optional<pid_t> tid, bool mi
     mp::TaskDiagnostic diag;
     if (auto r = target->set_policy(*policy, &diag); !r) return fail_with(r.error(), pid, *tid, &diag);
     std::printf("pid %d (%s) thread %d: %s\n", pid, comm_of(pid).c_str(), *tid, text.c_str());
-    if (migrate) {
-      // migrate_pages(2) works on the whole address space: say so instead of moving silently.
-      std::fprintf(stderr, "taskmpol: --migrate moves the pages of the whole process, not of one thread: "
-                           "run it without --thread\n");
-      return exit_rejected;
-    }
     return exit_accepted;
   }
   mp::AllThreadsOptions options;

@@ -337,6 +337,7 @@ TEST_SUITE("cli") {
     CHECK(cli({"set"}).exit_code() == 2);
     CHECK(cli({"set", self, "bind:0", "--thread", self, "--all-threads"}).exit_code() == 2);
     CHECK(cli({"show", self, "--all"}).exit_code() == 2);
+    CHECK(cli({"set", self, "bind:0", "--thread", self, "--migrate"}).exit_code() == 2);  // migrate is per process
     CHECK(cli({"mbind", self, "zzz", "4K", "bind:0"}).exit_code() == 2);
     const Run unaligned = cli({"mbind", self, "0x10001", "4K", "bind:0"});
     CHECK(unaligned.exit_code() == 2);
