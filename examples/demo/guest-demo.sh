@@ -73,6 +73,63 @@ done
 verdict "policy after the refused writes" "$(cat /proc/$pid/mempolicy)" "default"
 kill "$pid"
 
+say "the taskmpol CLI on a running workload"
+sleep 600 &
+pid=$!
+"$bin/taskmpol" set "$pid" --interleave=all || fail=1
+"$bin/taskmpol" show "$pid" || fail=1
+verdict "mempolicy after 'set --interleave=all'" "$(cat /proc/$pid/mempolicy)" "interleave:$memory"
+"$bin/taskmpol" set "$pid" "bind:$second_memory" --migrate || fail=1
+verdict "mempolicy after 'set bind:$second_memory'" "$(cat /proc/$pid/mempolicy)" "bind:$second_memory"
+# A refusal must name the cause: a CPU-only node has no memory.
+"$bin/taskmpol" set "$pid" --membind="${cpu_only:-9}" 2>/tmp/why
+verdict "'set --membind=${cpu_only:-9}' exit code" "$?" "1"
+printf '   %-40s %s\n' "" "$(head -n 1 /tmp/why)"
+kill "$pid"
+
+say "retarget: a NUMA-unaware workload moved between policies from outside"
+"$bin/retarget" || { echo "   retarget FAILED"; fail=1; }
+
+say "rebalancer: policies by rule, for processes found in /proc"
+rules=/tmp/rebalancer.rules
+cg=/sys/fs/cgroup/demo-interleave
+mkdir -p "$cg"
+cat > "$rules" <<RULES
+# first match wins
+match cgroup=/demo-interleave  policy=interleave:$memory
+match comm=sleep               policy=bind:$second_memory  migrate
+RULES
+sed 's/^/   rules: /' "$rules"
+sleep 600 &
+w1=$!
+sh -c "echo \$\$ > $cg/cgroup.procs && exec sleep 601" &
+w2=$!
+sleep 1
+"$bin/rebalancer" --once "$rules"
+verdict "rebalancer --once exit code" "$?" "0"
+verdict "  workload $w1 (comm=sleep)" "$(cat /proc/$w1/mempolicy)" "bind:$second_memory"
+verdict "  workload $w2 (cgroup /demo-interleave)" "$(cat /proc/$w2/mempolicy)" "interleave:$memory"
+
+# As a daemon: a process started later is picked up; SIGHUP reloads; SIGTERM ends it with exit 0.
+"$bin/rebalancer" --interval 200 "$rules" > /tmp/rebalancer.log 2>&1 &
+daemon=$!
+sleep 1
+sleep 602 &
+w3=$!
+sleep 2
+verdict "  workload $w3 started later" "$(cat /proc/$w3/mempolicy)" "bind:$second_memory"
+sed -i "s/policy=bind:$second_memory  migrate/policy=preferred:${memory_only:-0}/" "$rules"
+kill -HUP "$daemon"
+sleep 2
+verdict "  workload $w1 after SIGHUP" "$(cat /proc/$w1/mempolicy)" "prefer:${memory_only:-0}"
+kill -TERM "$daemon"
+wait "$daemon"
+verdict "rebalancer exit code after SIGTERM" "$?" "0"
+sed 's/^/   log: /' /tmp/rebalancer.log
+kill "$w1" "$w2" "$w3"
+wait "$w2" 2>/dev/null
+rmdir "$cg" 2>/dev/null
+
 say "the caller's own policy (taskmpol show)"
 "$bin/taskmpol" show || fail=1
 

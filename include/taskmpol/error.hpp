@@ -52,6 +52,7 @@ enum class errc : int {
   not_interleaved,        // asked for the next interleave node of a non-interleave policy
   home_node_needs_bind,   // home node on a range without a bind / prefer (many) VMA policy
   invalid_weight,         // weighted-interleave weight outside 1..255
+  backend_unavailable,    // the backend a TaskHandle was forced to cannot serve this call
 };
 
 namespace detail {
@@ -85,6 +86,9 @@ class error_category final : public std::error_category {
       case errc::home_node_needs_bind:
         return "a home node needs a bind or prefer (many) policy on the range first (mbind it)";
       case errc::invalid_weight: return "weighted-interleave weights range from 1 to 255";
+      case errc::backend_unavailable:
+        return "the backend this task handle is forced to cannot serve the call (procfs serves only a thread's "
+               "policy and allowed nodes, self-only only the calling thread): use Backend::automatic";
     }
     return "unknown taskmpol error";
   }
@@ -97,6 +101,7 @@ class error_category final : public std::error_category {
       case errc::topology_unavailable: return std::errc::no_such_file_or_directory;
       case errc::node_out_of_range: return std::errc::result_out_of_range;
       case errc::home_node_needs_bind: return std::errc::operation_not_supported;
+      case errc::backend_unavailable: return std::errc::operation_not_supported;
       default: return std::errc::invalid_argument;
     }
   }

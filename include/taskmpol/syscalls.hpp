@@ -13,10 +13,17 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <string_view>
 #include <type_traits>
+#include <vector>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/types.h>
+#include <poll.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -109,6 +116,25 @@ inline constexpr long set_task_mempolicy = unavailable;
 inline constexpr long get_task_mempolicy = unavailable;
 inline constexpr long set_task_mempolicy_home_node = unavailable;
 inline constexpr long task_mbind = unavailable;
+#endif
+
+// pidfd_open (5.3) and pidfd_send_signal (5.1): shared numbers, liburing's rule as above.
+#if defined(SYS_pidfd_open)
+inline constexpr long pidfd_open = SYS_pidfd_open;
+#elif defined(__alpha__)
+inline constexpr long pidfd_open = 544;
+#elif defined(__mips__) && defined(__NR_Linux)
+inline constexpr long pidfd_open = __NR_Linux + 434;
+#elif defined(__mips__)
+inline constexpr long pidfd_open = unavailable;
+#else
+inline constexpr long pidfd_open = 434;
+#endif
+
+#if defined(SYS_gettid)
+inline constexpr long gettid = SYS_gettid;
+#else
+inline constexpr long gettid = unavailable;
 #endif
 
 }  // namespace nr
@@ -306,6 +332,178 @@ inline result<void> set_task_mempolicy_home_node(pid_t pid, unsigned long start,
 inline result<void> task_mbind(const task_mbind_args* args, std::size_t size) noexcept {
   if (!task_mempolicy_available()) return errc::unsupported_kernel;
   TASKMPOL_TRYV(detail::invoke(nr::task_mbind, args, size));
+  return success();
+}
+
+
+// ---------------------------------------------------------------------------------------------
+// Pinning a task: pidfds and /proc/<tgid>/task/<tid>. TaskHandle (task.hpp) holds one of each, so
+// that a pid recycled after the target exited is never mistaken for the target.
+
+// PIDFD_THREAD (uapi/linux/pidfd.h, Linux 6.9+): a pidfd for one thread instead of a process.
+inline constexpr unsigned pidfd_thread = O_EXCL;
+
+// gettid(2). Cannot fail.
+[[nodiscard]] inline pid_t gettid() noexcept {
+  if constexpr (nr::gettid == nr::unavailable) {
+    return ::getpid();
+  } else {
+    return static_cast<pid_t>(::syscall(nr::gettid));
+  }
+}
+
+// pidfd_open(2) (Linux 5.3+). flags 0: pid must be a thread-group leader (else EINVAL); flags
+// pidfd_thread (6.9+): any thread. The descriptor refers to the task that has this number now,
+// and keeps referring to it after it exits. The kernel always sets close-on-exec.
+inline result<int> pidfd_open(pid_t pid, unsigned flags) noexcept {
+  if constexpr (nr::pidfd_open == nr::unavailable) return taskmpol::detail::posix_error(ENOSYS);
+  TASKMPOL_TRY(fd, detail::invoke(nr::pidfd_open, pid, flags));
+  return static_cast<int>(fd);
+}
+
+// True once the task behind a pidfd has exited: a process pidfd when the whole thread group has
+// (a zombie counts as exited), a thread pidfd when that thread has (pidfs' pidfd_poll). A pidfd
+// that cannot be polled (EBADF, not a pidfd) also counts as exited: it pins nothing.
+[[nodiscard]] inline bool pidfd_exited(int pidfd) noexcept {
+  const int saved = errno;
+  pollfd pfd{pidfd, POLLIN, 0};
+  int n = 0;
+  do {
+    n = ::poll(&pfd, 1, 0);
+  } while (n < 0 && errno == EINTR);
+  errno = saved;
+  return n != 0 && (n < 0 || (pfd.revents & (POLLIN | POLLHUP | POLLNVAL | POLLERR)) != 0);
+}
+
+// Opens /proc/<tgid>/task/<tid> as an O_PATH directory. The procfs inode holds the struct pid of
+// that very thread: once it has gone, lookups below the descriptor fail even if the number has
+// been reused, and files opened through it can never reach another task.
+inline result<int> open_task_dir(pid_t tgid, pid_t tid) noexcept {
+  char path[64];
+  const int len = std::snprintf(path, sizeof(path), "/proc/%d/task/%d", static_cast<int>(tgid), static_cast<int>(tid));
+  if (len <= 0 || static_cast<std::size_t>(len) >= sizeof(path)) return taskmpol::detail::posix_error(EINVAL);
+  int fd = -1;
+  do {
+    fd = ::open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return taskmpol::detail::posix_error(errno);
+  return fd;
+}
+
+// Whether the thread behind an open_task_dir() descriptor still exists (zombies count: their
+// /proc entries stay until they are reaped).
+[[nodiscard]] inline bool task_dir_alive(int task_dirfd) noexcept {
+  const int saved = errno;
+  struct stat st{};
+  const bool alive = ::fstatat(task_dirfd, "stat", &st, 0) == 0;
+  errno = saved;
+  return alive;
+}
+
+// Reads the whole of a small procfs file below dirfd into buf (at most cap - 1 bytes, NUL
+// terminated). Errors: the errno of open/read; EFBIG when the file does not fit.
+inline result<std::size_t> read_proc_file(int dirfd, const char* name, char* buf, std::size_t cap) noexcept {
+  if (cap == 0) return taskmpol::detail::posix_error(EINVAL);
+  int fd = -1;
+  do {
+    fd = ::openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return taskmpol::detail::posix_error(errno);
+  std::size_t total = 0;
+  int error = 0;
+  while (true) {
+    const ssize_t n = ::read(fd, buf + total, cap - 1 - total);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      error = errno;
+      break;
+    }
+    if (n == 0) break;
+    total += static_cast<std::size_t>(n);
+    if (total == cap - 1) {
+      error = EFBIG;
+      break;
+    }
+  }
+  ::close(fd);
+  buf[total] = '\0';
+  if (error != 0) return taskmpol::detail::posix_error(error);
+  return total;
+}
+
+// Writes text to a procfs file below dirfd with one write(2), as the series' mempolicy file
+// requires (the whole policy in one write at offset 0). Errors: the errno of open/write; EIO when
+// the kernel took only part of it.
+inline result<void> write_proc_file(int dirfd, const char* name, std::string_view text) noexcept {
+  int fd = -1;
+  do {
+    fd = ::openat(dirfd, name, O_WRONLY | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return taskmpol::detail::posix_error(errno);
+  ssize_t n = -1;
+  do {
+    n = ::write(fd, text.data(), text.size());
+  } while (n < 0 && errno == EINTR);
+  const int error = n < 0 ? errno : (static_cast<std::size_t>(n) != text.size() ? EIO : 0);
+  ::close(fd);
+  if (error != 0) return taskmpol::detail::posix_error(error);
+  return success();
+}
+
+// The value of one "Name:\tvalue" line of a procfs status file below dirfd, copied into out
+// (NUL terminated). Errors: as read_proc_file; ENOENT when the file has no such line.
+inline result<std::size_t> read_status_field(int dirfd, std::string_view field, char* out, std::size_t cap) noexcept {
+  // /proc/<pid>/status is about 1.5 KiB; its Cpus_allowed lines grow with the CPU count.
+  char buf[32768];
+  TASKMPOL_TRY(size, read_proc_file(dirfd, "status", buf, sizeof(buf)));
+  const std::string_view text(buf, size);
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(pos, end - pos);
+    if (line.size() > field.size() && line.substr(0, field.size()) == field && line[field.size()] == ':') {
+      line.remove_prefix(field.size() + 1);
+      while (!line.empty() && (line.front() == '\t' || line.front() == ' ')) line.remove_prefix(1);
+      if (line.size() >= cap) return taskmpol::detail::posix_error(EFBIG);
+      line.copy(out, line.size());
+      out[line.size()] = '\0';
+      return line.size();
+    }
+    pos = end + 1;
+  }
+  return taskmpol::detail::posix_error(ENOENT);
+}
+
+// The thread IDs in the directory /proc/<tgid>/task, reached through the ".." of an
+// open_task_dir() descriptor so that it is the directory of the pinned process (a recycled tgid
+// lists nothing). Replaces the contents of tids. Allocates (the vector).
+inline result<void> list_threads(int task_dirfd, std::vector<pid_t>& tids) noexcept {
+  tids.clear();
+  int fd = -1;
+  do {
+    fd = ::openat(task_dirfd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return taskmpol::detail::posix_error(errno);
+  DIR* dir = ::fdopendir(fd);
+  if (dir == nullptr) {
+    const int e = errno;
+    ::close(fd);
+    return taskmpol::detail::posix_error(e);
+  }
+  errno = 0;
+  while (const dirent* entry = ::readdir(dir)) {
+    long tid = 0;
+    bool digits = entry->d_name[0] != '\0';
+    for (const char* c = entry->d_name; *c != '\0' && digits; ++c) {
+      if (*c < '0' || *c > '9' || tid > 100'000'000) digits = false;  // pid_max is at most 2^22
+      else tid = tid * 10 + (*c - '0');
+    }
+    if (digits && tid > 0) tids.push_back(static_cast<pid_t>(tid));
+  }
+  const int e = errno;
+  ::closedir(dir);
+  if (e != 0) return taskmpol::detail::posix_error(e);
   return success();
 }
 

@@ -9,4 +9,5 @@
 #include <taskmpol/policy.hpp>
 #include <taskmpol/self.hpp>
 #include <taskmpol/syscalls.hpp>
+#include <taskmpol/task.hpp>
 #include <taskmpol/topology.hpp>

@@ -6,6 +6,8 @@
 // body returns an exit code and the parent checks it.
 #pragma once
 
+#include <cerrno>
+#include <csignal>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -14,8 +16,10 @@
 
 #include <linux/audit.h>
 #include <linux/filter.h>
+#include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -106,6 +110,48 @@ inline bool install_seccomp(std::span<const SeccompRule> rules) {
   // no_new_privs lets an unprivileged test install a filter; root does not need it but it is harmless.
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return false;
   return ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog) == 0;
+}
+
+// A child process that only sleeps until it is killed. Returns its pid (-1 if fork failed).
+inline pid_t sleeping_child() {
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    for (;;) ::pause();
+  }
+  return pid;
+}
+
+// Kills and reaps a child.
+inline void kill_and_reap(pid_t pid) {
+  if (pid <= 0) return;
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+}
+
+// A sleeping child created with exactly the pid `want` (clone3 with set_tid: needs CAP_SYS_ADMIN
+// or CAP_CHECKPOINT_RESTORE in the pid namespace, and `want` free). The way to prove that a
+// recycled pid cannot confuse a handle. Returns the pid, or -1 with errno set.
+inline pid_t sleeping_child_at(pid_t want) {
+#if defined(SYS_clone3)
+  std::fflush(nullptr);
+  pid_t tid[1] = {want};
+  clone_args args{};
+  args.exit_signal = SIGCHLD;
+  args.set_tid = reinterpret_cast<std::uintptr_t>(tid);
+  args.set_tid_size = 1;
+  const long r = ::syscall(SYS_clone3, &args, sizeof(args));
+  if (r == 0) {
+    for (;;) ::pause();
+  }
+  return static_cast<pid_t>(r);
+#else
+  (void)want;
+  errno = ENOSYS;
+  return -1;
+#endif
 }
 
 }  // namespace taskmpol_test

@@ -3,6 +3,7 @@
 // rejected policy texts (against --memory-nodes 0-2, so the answers do not depend on the host),
 // and `show` under numactl, which sets the policy the program then reports.
 #include <taskmpol/self.hpp>
+#include <taskmpol/syscalls.hpp>
 #include <taskmpol/topology.hpp>
 
 #include <doctest/doctest.h>
@@ -281,5 +282,99 @@ TEST_SUITE("cli") {
     REQUIRE_FALSE(jb.is_discarded());
     CHECK(jb.at("mode") == "bind");
     CHECK(jb.at("nodes") == nlohmann::json::array({node}));
+  }
+
+  // The cross-task commands need the kernel series; on a stock kernel each one must say so with
+  // the typed error (exit 3) and the pointer to kernel/README.md, and never pretend to work.
+  TEST_CASE("cli: cross-task commands on a kernel without the series") {
+    if (mp::sys::task_mempolicy_available()) {
+      MESSAGE("skipped: this kernel has the taskmpol series (the VM demo covers it)");
+      return;
+    }
+    const std::string self = std::to_string(::getpid());
+    const std::vector<std::vector<std::string>> commands{
+        {"show", self},
+        {"show", self, "--json"},
+        {"show", "--all"},
+        {"set", self, "interleave:0"},
+        {"set", self, "--membind=0"},
+        {"set", self, "--localalloc", "--thread", self},
+        {"set", self, "--preferred=0", "--migrate"},
+        {"mbind", self, "0x10000", "4K", "bind:0"},
+        {"mbind", self, "0x10000", "4K", "bind:0", "--move"},
+        {"home-node", self, "0x10000", "4K", "0"},
+    };
+    for (const auto& args : commands) {
+      std::string joined;
+      for (const auto& a : args) joined += a + " ";
+      CAPTURE(joined);
+      const Run r = cli(args);
+      CHECK(r.exit_code() == 3);
+      CHECK(r.err.find("this kernel lacks task mempolicy support (needs the taskmpol kernel series: see "
+                       "kernel/README.md)") != std::string::npos);
+      CHECK(r.out.empty());
+    }
+  }
+
+  TEST_CASE("cli: show without PID works on any kernel") {
+    const Run r = cli({"show"});
+    CHECK(r.exit_code() == 0);
+    CHECK(r.out.find("kernel text: ") != std::string::npos);
+  }
+
+  TEST_CASE("cli: argument errors of the cross-task commands") {
+    const std::string self = std::to_string(::getpid());
+    // No policy, two policies, a policy option with POLICY text, bad numbers: usage errors (2).
+    const Run none = cli({"set", self});
+    CHECK(none.exit_code() == 2);
+    CHECK(none.err.find("no policy") != std::string::npos);
+    const Run two = cli({"set", self, "--membind=0", "--interleave=0"});
+    CHECK(two.exit_code() == 2);
+    CHECK(two.err.find("conflicting policies") != std::string::npos);
+    CHECK(cli({"set", self, "bind:0", "--static"}).exit_code() == 2);
+    CHECK(cli({"set", "0", "bind:0"}).exit_code() == 2);
+    CHECK(cli({"set", "-5", "bind:0"}).exit_code() == 2);
+    CHECK(cli({"set"}).exit_code() == 2);
+    CHECK(cli({"set", self, "bind:0", "--thread", self, "--all-threads"}).exit_code() == 2);
+    CHECK(cli({"show", self, "--all"}).exit_code() == 2);
+    CHECK(cli({"set", self, "bind:0", "--thread", self, "--migrate"}).exit_code() == 2);  // migrate is per process
+    CHECK(cli({"mbind", self, "zzz", "4K", "bind:0"}).exit_code() == 2);
+    const Run unaligned = cli({"mbind", self, "0x10001", "4K", "bind:0"});
+    CHECK(unaligned.exit_code() == 2);
+    CHECK(unaligned.err.find("page aligned") != std::string::npos);
+    CHECK(cli({"home-node", self, "0x10000"}).exit_code() == 2);
+    const Run weight = cli({"weights", "0=300"});
+    CHECK(weight.exit_code() == 2);
+    CHECK(weight.err.find("1 to 255") != std::string::npos);
+    CHECK(cli({"weights", "zero"}).exit_code() == 2);
+
+    // Policies the kernel would refuse, caught before any syscall (exit 1, the cause named).
+    const Run text = cli({"set", self, "bind:1023"});
+    CHECK(text.exit_code() == 1);
+    CHECK(text.err.find("rejected") != std::string::npos);
+    const Run no_memory = cli({"set", self, "--membind=1023"});
+    CHECK(no_memory.exit_code() == 1);
+    CHECK(no_memory.err.find("node 1023 has no memory") != std::string::npos);
+    const Run bad_list = cli({"set", self, "--interleave=0-x"});
+    CHECK(bad_list.exit_code() == 2);  // a malformed option value is a usage error, as for parse
+    CHECK(bad_list.err.find("--interleave") != std::string::npos);
+    CHECK(cli({"set", self, "--preferred=0-1"}).exit_code() == 1);  // one node only
+    CHECK(cli({"set", self, "--interleave=0", "--balancing"}).exit_code() == 1);
+
+    // A process that does not exist: named, exit 1 (checked before the kernel's support).
+    const Run gone = cli({"set", "999999999", "bind:0"});
+    CHECK(gone.exit_code() == 1);
+    CHECK(gone.err.find("no process 999999999") != std::string::npos);
+  }
+
+  TEST_CASE("cli: weights reads the global interleave weights") {
+    const Run r = cli({"weights"});
+    if (!mp::read_interleave_weights(mp::read_topology().value().with_memory)) {
+      CHECK(r.exit_code() == 1);  // a kernel before 6.9 has no weight files: named on stderr
+      CHECK_FALSE(r.err.empty());
+      return;
+    }
+    CHECK(r.exit_code() == 0);
+    CHECK(r.out.rfind("interleave weights: ", 0) == 0);
   }
 }

@@ -7,15 +7,19 @@
 // really catches the wrappers' calls, so the "no call" cases can fail.
 #include <taskmpol/node_mask.hpp>
 #include <taskmpol/syscalls.hpp>
+#include <taskmpol/task.hpp>
 
 #include <doctest/doctest.h>
 
 #include <ostream>  // doctest prints std::error_code with operator<<, declared there
 
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <thread>
+#include <vector>
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -74,6 +78,55 @@ int call_every_task_wrapper(Expected expected) {
 
 std::error_code unsupported(long) { return mp::errc::unsupported_kernel; }
 
+// Calls every TaskHandle operation on another process (the test's parent) and on a sibling
+// thread, and the all-threads helper on the own process. Bit i is set when the result is not
+// errc::unsupported_kernel (all-threads: when any other thread's failure is not). The calling
+// thread itself is served by the stock syscalls, which the filter allows.
+int call_every_handle_operation() {
+  int bad = 0;
+  const mp::Policy bind0 = mp::Policy::make(mp::Mode::bind, {}, mp::NodeMask{0}).value();
+  auto check = [&](int bit, const std::error_code& e) {
+    if (e != mp::errc::unsupported_kernel) bad |= 1 << bit;
+  };
+  auto parent = mp::TaskHandle::open(::getppid());
+  if (!parent) return 1 << 20;
+  pid_t sibling_tid = 0;
+  std::atomic<bool> stop{false};
+  std::thread sibling([&] {
+    sibling_tid = mp::sys::gettid();
+    while (!stop.load()) ::usleep(1000);
+  });
+  while (sibling_tid == 0) ::usleep(1000);
+  auto thread = mp::TaskHandle::thread(sibling_tid);
+  if (!thread) bad |= 1 << 21;
+  for (mp::TaskHandle* h : {&parent.value(), thread ? &thread.value() : nullptr}) {
+    if (h == nullptr) continue;
+    for (mp::Backend b : {mp::Backend::automatic, mp::Backend::syscalls, mp::Backend::procfs}) {
+      h->set_backend(b);
+      check(0, h->policy().error());
+      check(1, h->set_policy(bind0).error());
+      check(2, b == mp::Backend::procfs ? std::error_code(mp::errc::unsupported_kernel)
+                                        : h->mbind({0x10000, 4096}, bind0).error());
+      check(3, h->set_home_node({0x10000, 4096}, 0).error());
+      check(4, h->mems_allowed().error());
+      check(5, h->node_of(0x10000).error());
+      check(6, h->interleave_next().error());
+      check(7, h->policy_at(0x10000).error());
+    }
+  }
+  auto own = mp::TaskHandle::open(::getpid());
+  if (!own) return 1 << 22;
+  auto report = mp::set_policy_on_all_threads(own.value(), bind0);
+  if (!report || report.value().failures.empty()) bad |= 1 << 8;
+  if (report) {
+    for (const mp::ThreadFailure& f : report.value().failures) check(9, f.error);
+  }
+  check(10, mp::set_policy_on_all_threads(parent.value(), bind0).error());
+  stop.store(true);
+  sibling.join();
+  return bad;
+}
+
 bool seccomp_usable() {
   if (!taskmpol_test::have_seccomp_arch) {
     MESSAGE("skipped: the series has syscall numbers only on x86_64 and i386; this build targets neither");
@@ -112,6 +165,37 @@ TEST_SUITE("series guard") {
     INFO("child wait status " << status);
     REQUIRE(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
+  }
+
+  TEST_CASE("series guard: TaskHandle makes no task syscall on this kernel") {
+    if (!seccomp_usable()) return;
+    if (sys::probe_task_mempolicy_series()) {
+      MESSAGE("skipped: this kernel has the series; the vm suite tests TaskHandle on it");
+      return;
+    }
+    const int status = run_in_child([] {
+      if (!install_task_filter(SECCOMP_RET_KILL_PROCESS)) return 100;
+      return call_every_handle_operation();
+    });
+    INFO("child wait status " << status);
+    REQUIRE(WIFEXITED(status));  // SIGSYS would mean TaskHandle issued one of 463-466
+    CHECK(WEXITSTATUS(status) == 0);
+  }
+
+  TEST_CASE("series guard: a forced TaskHandle reaches the task syscalls") {
+    if (!seccomp_usable()) return;
+    // The control experiment for the case above: the handle path is the one the filter watches.
+    const int status = run_in_child([] {
+      sys::testing::override_series_detection(sys::testing::SeriesDetection::force_present);
+      auto parent = mp::TaskHandle::open(::getppid());
+      if (!parent) return 101;
+      if (!install_task_filter(SECCOMP_RET_KILL_PROCESS)) return 100;
+      (void)parent.value().policy();
+      return 0;
+    });
+    INFO("child wait status " << status);
+    REQUIRE(WIFSIGNALED(status));
+    CHECK(WTERMSIG(status) == SIGSYS);
   }
 
   TEST_CASE("series guard: the filter kills a forced task syscall") {

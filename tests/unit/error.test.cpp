@@ -23,7 +23,7 @@ TEST_SUITE("error") {
   }
 
   TEST_CASE("error: every library code has its own message") {
-    for (int v = 1; v <= static_cast<int>(tk::errc::topology_unavailable); ++v) {
+    for (int v = 1; v <= static_cast<int>(tk::errc::backend_unavailable); ++v) {
       const std::string msg = std::error_code(static_cast<tk::errc>(v)).message();
       CHECK_FALSE(msg.empty());
       CHECK(msg != "unknown taskmpol error");

@@ -99,7 +99,8 @@ doctest_binary() {
 
 if want vm; then
 	doctest_binary taskmpol_vm_tests "${numa[@]}" -- "$repo/tests/main.cpp" \
-		"$vmdir/task_syscalls.test.cpp" "$vmdir/procfs.test.cpp" "$vmdir/cpuset.test.cpp"
+		"$vmdir/task_syscalls.test.cpp" "$vmdir/procfs.test.cpp" "$vmdir/cpuset.test.cpp" \
+		"$vmdir/task_handle.test.cpp"
 	# TASKMPOL_VM_SKIP_EXIT: on a kernel without the series the binary exits 77 (runner: SKIP).
 	echo "timeout=$timeout env TASKMPOL_VM_SKIP_EXIT=77 taskmpol_vm_tests --duration=true --no-colors=true" >>"$out/run-list"
 fi

@@ -1,0 +1,339 @@
+// SPDX-License-Identifier: MIT
+// rebalancer: a small daemon that gives running processes a memory policy by rule.
+//
+//   rebalancer [--once] [--interval MS] RULES
+//
+// RULES holds one rule per line ('#' starts a comment):
+//
+//   match comm=NAME      policy=TEXT  [migrate]
+//   match cgroup=PATH    policy=TEXT  [migrate]
+//
+// comm matches /proc/<pid>/comm exactly; cgroup matches the process's cgroup v2 path
+// (/proc/<pid>/cgroup, "0::PATH") or any cgroup below it. TEXT is the kernel's policy grammar or
+// numactl's mode names (taskmpol parse --extended), and may contain spaces ("weighted
+// interleave:0-1"); `migrate` then moves the process's pages onto the policy's nodes.
+//
+// Every --interval (default 1000 ms) it scans /proc, so it picks up processes started later.
+// A process gets the first rule that matches it, once (on all its threads: a policy belongs to a
+// thread, and threads inherit it from their creator), and one log line on stdout:
+//   pid 123 comm=worker rule 2 (comm=worker policy=bind:1 migrate): ok, 4 threads
+// A process that exits mid-action is logged and forgotten. SIGHUP reloads RULES (processes are
+// then matched against the new rules); SIGTERM and SIGINT end it with exit 0. --once scans once.
+// Exit 1 on an unreadable or invalid RULES file at start (a bad reload keeps the old rules),
+// 3 when the kernel lacks the taskmpol series.
+#include <taskmpol/policy.hpp>
+#include <taskmpol/syscalls.hpp>
+#include <taskmpol/task.hpp>
+#include <taskmpol/topology.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <dirent.h>
+#include <signal.h>
+#include <unistd.h>
+
+namespace mp = taskmpol;
+
+namespace {
+
+struct Rule {
+  std::size_t line = 0;
+  bool by_comm = true;  // else by cgroup
+  std::string value;    // NAME or PATH
+  std::string text;     // the rule as written, for the log
+  mp::Policy policy;
+  bool migrate = false;
+};
+
+std::string trim(std::string s) {
+  const auto b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos) return {};
+  const auto e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+
+// Parses RULES; on any bad line prints file:line and the reason and returns nullopt.
+std::optional<std::vector<Rule>> load_rules(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    std::fprintf(stderr, "rebalancer: cannot read %s: %s\n", path.c_str(), std::strerror(errno));
+    return std::nullopt;
+  }
+  mp::SysfsDiagnostic sdiag;
+  const auto topology = mp::read_topology(mp::system_root, &sdiag);
+  if (!topology) {
+    std::fprintf(stderr, "rebalancer: %s\n", mp::describe(topology.error(), sdiag).c_str());
+    return std::nullopt;
+  }
+  std::vector<Rule> rules;
+  std::string raw;
+  for (std::size_t number = 1; std::getline(in, raw); ++number) {
+    std::string line = trim(raw.substr(0, raw.find('#')));
+    if (line.empty()) continue;
+    const auto bad = [&](const std::string& why) {
+      std::fprintf(stderr, "rebalancer: %s:%zu: %s\n  %s\n  want: match comm=NAME|cgroup=PATH  policy=TEXT  [migrate]\n",
+                   path.c_str(), number, why.c_str(), line.c_str());
+      return std::nullopt;
+    };
+    Rule r;
+    r.line = number;
+    // The rule for the log, with runs of blanks folded to one.
+    for (char c : line) {
+      const bool blank = c == ' ' || c == '\t';
+      if (!blank || (!r.text.empty() && r.text.back() != ' ')) r.text += blank ? ' ' : c;
+    }
+    std::istringstream words(line);
+    std::string match, selector;
+    words >> match >> selector;
+    if (match != "match") return bad("a rule starts with 'match'");
+    if (selector.rfind("comm=", 0) == 0) {
+      r.value = selector.substr(5);
+    } else if (selector.rfind("cgroup=", 0) == 0) {
+      r.by_comm = false;
+      r.value = selector.substr(7);
+      while (r.value.size() > 1 && r.value.back() == '/') r.value.pop_back();
+    } else {
+      return bad("the selector is comm=NAME or cgroup=PATH");
+    }
+    if (r.value.empty()) return bad("the selector names nothing");
+    const auto at = line.find(" policy=");
+    if (at == std::string::npos) return bad("missing policy=TEXT");
+    std::string policy_text = trim(line.substr(at + 8));
+    // `migrate` is the last word when present; a policy text never ends in it.
+    constexpr std::string_view migrate_word = " migrate";
+    if (policy_text.size() > migrate_word.size() &&
+        policy_text.compare(policy_text.size() - migrate_word.size(), migrate_word.size(), migrate_word) == 0) {
+      r.migrate = true;
+      policy_text = trim(policy_text.substr(0, policy_text.size() - migrate_word.size()));
+    }
+    mp::PolicyDiagnostic pdiag;
+    auto policy = mp::parse_policy(policy_text, topology.value().with_memory, mp::Dialect::extended, &pdiag);
+    if (!policy) return bad("policy '" + policy_text + "': " + pdiag.message());
+    r.policy = policy.value();
+    rules.push_back(std::move(r));
+  }
+  return rules;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The cgroup v2 path ("0::/a/b"), empty when unknown.
+std::string cgroup_of(pid_t pid) {
+  std::istringstream in(read_file("/proc/" + std::to_string(pid) + "/cgroup"));
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("0::", 0) == 0) return line.substr(3);
+  return {};
+}
+
+bool matches(const Rule& r, const std::string& comm, pid_t pid) {
+  if (r.by_comm) return comm == r.value;
+  const std::string cg = cgroup_of(pid);
+  if (cg.empty()) return false;
+  if (r.value == "/") return true;
+  return cg == r.value || (cg.size() > r.value.size() && cg.compare(0, r.value.size(), r.value) == 0 &&
+                           cg[r.value.size()] == '/');
+}
+
+// A process's identity across pid reuse: pid plus its start time (field 22 of /proc/<pid>/stat).
+// Also tells kernel threads (PF_KTHREAD in field 9), which have no user memory policy to change.
+struct Identity {
+  pid_t pid = 0;
+  unsigned long long start = 0;
+  bool kernel_thread = false;
+  friend bool operator<(const Identity& a, const Identity& b) { return std::tie(a.pid, a.start) < std::tie(b.pid, b.start); }
+};
+
+std::optional<Identity> identity(pid_t pid) {
+  const std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+  const auto paren = stat.rfind(')');  // comm may contain spaces and parentheses
+  if (paren == std::string::npos) return std::nullopt;
+  std::istringstream rest(stat.substr(paren + 2));
+  std::vector<std::string> f;  // f[0] is field 3 (state)
+  std::string word;
+  while (rest >> word && f.size() < 20) f.push_back(word);
+  if (f.size() < 20) return std::nullopt;
+  Identity id;
+  id.pid = pid;
+  id.start = std::strtoull(f[19].c_str(), nullptr, 10);
+  id.kernel_thread = (std::strtoull(f[6].c_str(), nullptr, 10) & 0x00200000ULL) != 0;  // PF_KTHREAD
+  return id;
+}
+
+std::string now_text() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%H:%M:%S", std::localtime(&t));
+  return buf;
+}
+
+// Applies a rule to a process; one log line. Returns false only when the kernel lacks the series.
+bool apply(const Rule& r, std::size_t index, pid_t pid, const std::string& comm) {
+  std::string result;
+  auto handle = mp::TaskHandle::open(pid);
+  if (!handle) {
+    result = handle.error() == mp::errc::target_exited || handle.error() == std::errc::no_such_process
+                 ? "skipped: the process exited"
+                 : "failed: " + handle.error().message();
+  } else {
+    mp::AllThreadsOptions options;
+    options.migrate_pages = r.migrate;
+    auto report = mp::set_policy_on_all_threads(handle.value(), r.policy, options);
+    if (!report) {
+      if (report.error() == mp::errc::unsupported_kernel) {
+        std::fprintf(stderr, "rebalancer: this kernel lacks task mempolicy support (needs the taskmpol kernel series: "
+                             "see kernel/README.md)\n");
+        return false;
+      }
+      if (report.error() == mp::errc::target_exited || report.error() == std::errc::no_such_process) {
+        result = "skipped: the process exited";
+      } else if (report.error() == std::errc::operation_not_permitted) {
+        result = "failed: " + report.error().message() + " (changing another user's process needs CAP_SYS_NICE)";
+      } else {
+        result = "failed: " + report.error().message();
+      }
+    } else {
+      const mp::AllThreadsReport& rep = report.value();
+      const std::size_t n = rep.threads_set + rep.threads_already;
+      result = std::string(rep.ok() ? "ok" : "partial") + ", " + std::to_string(n) + " thread" + (n == 1 ? "" : "s");
+      for (const mp::ThreadFailure& f : rep.failures)
+        result += "; thread " + std::to_string(f.tid) + ": " + f.error.message();
+      if (r.migrate) {
+        if (rep.migrate_error)
+          result += "; migrate failed: " + rep.migrate_error.message();
+        else
+          result += "; migrated (" + std::to_string(rep.pages_not_moved) + " pages not moved)";
+      }
+    }
+  }
+  std::printf("%s pid %d comm=%s rule %zu (%s): %s\n", now_text().c_str(), pid, comm.c_str(), index + 1,
+              r.text.substr(6).c_str(), result.c_str());
+  return true;
+}
+
+// One pass over /proc. `done` holds the processes already handled under the current rules.
+bool scan(const std::vector<Rule>& rules, std::set<Identity>& done) {
+  std::vector<pid_t> pids;
+  if (DIR* dir = ::opendir("/proc")) {
+    while (const dirent* e = ::readdir(dir)) {
+      char* end = nullptr;
+      const long v = std::strtol(e->d_name, &end, 10);
+      if (end != e->d_name && *end == '\0' && v > 0) pids.push_back(static_cast<pid_t>(v));
+    }
+    ::closedir(dir);
+  }
+  std::sort(pids.begin(), pids.end());
+  std::set<Identity> alive;
+  for (pid_t pid : pids) {
+    if (pid == ::getpid()) continue;
+    const auto id = identity(pid);
+    if (!id || id->kernel_thread) continue;  // gone, or a kernel thread
+    alive.insert(*id);
+    if (done.count(*id) != 0) continue;
+    std::string comm = read_file("/proc/" + std::to_string(pid) + "/comm");
+    if (!comm.empty() && comm.back() == '\n') comm.pop_back();
+    for (std::size_t i = 0; i < rules.size(); ++i) {
+      if (!matches(rules[i], comm, pid)) continue;
+      if (!apply(rules[i], i, pid, comm)) return false;
+      break;  // the first matching rule wins
+    }
+    // Handled (or matched by no rule): not looked at again until the rules change.
+    done.insert(*id);
+  }
+  // Forget processes that have exited, so the set does not grow without bound.
+  for (auto it = done.begin(); it != done.end();) it = alive.count(*it) != 0 ? std::next(it) : done.erase(it);
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool once = false;
+  long interval_ms = 1000;
+  std::string rules_path;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--once") {
+      once = true;
+    } else if (a == "--interval" && i + 1 < argc) {
+      interval_ms = std::strtol(argv[++i], nullptr, 10);
+      if (interval_ms <= 0) {
+        std::fprintf(stderr, "rebalancer: --interval takes a positive number of milliseconds\n");
+        return 2;
+      }
+    } else if (a == "-h" || a == "--help") {
+      std::printf("usage: rebalancer [--once] [--interval MS] RULES\n");
+      return 0;
+    } else if (rules_path.empty() && a[0] != '-') {
+      rules_path = a;
+    } else {
+      std::fprintf(stderr, "usage: rebalancer [--once] [--interval MS] RULES\n");
+      return 2;
+    }
+  }
+  if (rules_path.empty()) {
+    std::fprintf(stderr, "usage: rebalancer [--once] [--interval MS] RULES\n");
+    return 2;
+  }
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // one log line at a time, also into a pipe
+
+  auto rules = load_rules(rules_path);
+  if (!rules) return 1;
+  if (!mp::sys::task_mempolicy_available()) {
+    std::fprintf(stderr, "rebalancer: this kernel lacks task mempolicy support (needs the taskmpol kernel series: "
+                         "see kernel/README.md)\n");
+    return 3;
+  }
+
+  // The signals are blocked and taken synchronously with sigtimedwait(), which is also the sleep
+  // between scans: no handler races, and a signal ends the sleep at once.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigprocmask(SIG_BLOCK, &signals, nullptr);
+
+  std::printf("%s rebalancer: %zu rule%s from %s, every %ld ms\n", now_text().c_str(), rules->size(),
+              rules->size() == 1 ? "" : "s", rules_path.c_str(), interval_ms);
+  std::set<Identity> done;
+  for (;;) {
+    if (!scan(*rules, done)) return 3;
+    if (once) return 0;
+    const timespec wait{interval_ms / 1000, (interval_ms % 1000) * 1'000'000};
+    const int sig = sigtimedwait(&signals, nullptr, &wait);
+    if (sig == SIGTERM || sig == SIGINT) {
+      std::printf("%s rebalancer: %s, exiting\n", now_text().c_str(), sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      return 0;
+    }
+    if (sig == SIGHUP) {
+      if (auto fresh = load_rules(rules_path)) {
+        rules = std::move(fresh);
+        done.clear();  // every process is matched against the new rules
+        std::printf("%s rebalancer: SIGHUP, reloaded %zu rule%s\n", now_text().c_str(), rules->size(),
+                    rules->size() == 1 ? "" : "s");
+      } else {
+        std::printf("%s rebalancer: SIGHUP, %s is invalid: keeping the old rules\n", now_text().c_str(),
+                    rules_path.c_str());
+      }
+    }
+  }
+}

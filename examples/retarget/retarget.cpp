@@ -1,0 +1,340 @@
+// SPDX-License-Identifier: MIT
+// retarget: a running, NUMA-unaware program is moved between memory policies from outside.
+//
+// The workload is a child process that knows nothing about NUMA: every 20 ms it maps a new 4 MiB
+// chunk, writes to every page, and reports (start time, address) through a pipe. This program
+// changes the workload's policy through TaskHandle (set_policy_on_all_threads), then asks the
+// kernel where the pages of the chunks the workload started *after* the change landed
+// (move_pages(2) with no target nodes: a query). Phases:
+//
+//   1. bind to one node with memory               want 100 % there
+//   2. interleave across the nodes with memory    want each node's share within 5 points of 1/n
+//   3. weighted interleave across them, after giving the memory-only node a larger weight
+//                                                  want each share within 5 points of w / sum(w)
+//
+// Per phase it prints a table (node, pages, share, expected) and a one-line verdict; it exits 1
+// when a verdict fails, 3 when the kernel lacks the taskmpol series, 2 on a setup error.
+//
+//   retarget [--chunks N] [--interval MS]     N chunks measured per phase (default 16)
+#include <taskmpol/task.hpp>
+#include <taskmpol/topology.hpp>
+
+#include <array>
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <string>
+#include <vector>
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace mp = taskmpol;
+
+namespace {
+
+constexpr std::size_t chunk_bytes = 4u << 20;
+constexpr std::size_t ring = 16;  // chunks the workload keeps mapped: bounded memory, time to measure
+constexpr double tolerance_points = 5.0;
+
+struct Report {
+  std::int64_t start_ns;  // CLOCK_MONOTONIC when the workload began touching the chunk
+  std::uintptr_t address;
+};
+
+std::int64_t now_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+// The workload: plain allocation, no NUMA calls. It dies with its parent (PDEATHSIG) or when the
+// report pipe is closed (SIGPIPE).
+[[noreturn]] void workload(int report_fd, unsigned interval_ms) {
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  ::signal(SIGPIPE, SIG_DFL);
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  std::array<void*, ring> mapped{};
+  for (std::size_t i = 0;; ++i) {
+    void*& slot = mapped[i % ring];
+    if (slot != nullptr) ::munmap(slot, chunk_bytes);
+    const Report r{now_ns(), 0};
+    slot = ::mmap(nullptr, chunk_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (slot == MAP_FAILED) ::_exit(3);
+    auto* bytes = static_cast<volatile unsigned char*>(slot);
+    for (std::size_t off = 0; off < chunk_bytes; off += page) bytes[off] = 1;
+    const Report done{r.start_ns, reinterpret_cast<std::uintptr_t>(slot)};
+    if (::write(report_fd, &done, sizeof done) != sizeof done) ::_exit(0);
+    const timespec pause{0, static_cast<long>(interval_ms) * 1'000'000};
+    ::nanosleep(&pause, nullptr);
+  }
+}
+
+// Per node, the pages of the workload's chunk at `address` (move_pages(2) as a query: nodes=NULL).
+// Pages the kernel cannot report (unmapped meanwhile: -ENOENT/-EFAULT) are counted in `lost`.
+bool count_pages(pid_t pid, std::uintptr_t address, std::vector<std::size_t>& per_node, std::size_t& lost) {
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const std::size_t n = chunk_bytes / page;
+  std::vector<void*> pages(n);
+  std::vector<int> status(n, -1);
+  for (std::size_t i = 0; i < n; ++i) pages[i] = reinterpret_cast<void*>(address + i * page);
+  if (::syscall(SYS_move_pages, pid, n, pages.data(), nullptr, status.data(), 0) != 0) {
+    std::fprintf(stderr, "retarget: move_pages(%d): %s\n", pid, std::strerror(errno));
+    return false;
+  }
+  for (int s : status) {
+    if (s >= 0 && static_cast<std::size_t>(s) < per_node.size()) {
+      ++per_node[static_cast<std::size_t>(s)];
+    } else {
+      ++lost;
+    }
+  }
+  return true;
+}
+
+struct Phase {
+  std::string name;           // "bind 1", "interleave 0-1,3", ...
+  mp::Policy policy;
+  std::vector<double> expect;  // expected share (0..100) per node id; bind: 100 on its node
+  bool exact = false;          // bind / preferred: all pages on the node, no tolerance
+};
+
+class Workload {
+ public:
+  bool start(unsigned interval_ms) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) return false;
+    pid_ = ::fork();
+    if (pid_ < 0) return false;
+    if (pid_ == 0) {
+      ::close(fds[0]);
+      workload(fds[1], interval_ms);
+    }
+    ::close(fds[1]);
+    fd_ = fds[0];
+    return true;
+  }
+  ~Workload() {
+    if (fd_ >= 0) ::close(fd_);
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  [[nodiscard]] pid_t pid() const { return pid_; }
+  // The next report, or false after 10 s without one (the workload died or stalls).
+  bool next(Report& r) const {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, 10'000) <= 0) return false;
+    return ::read(fd_, &r, sizeof r) == static_cast<ssize_t>(sizeof r);
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int fd_ = -1;
+};
+
+std::string percent(double v) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%.0f%%", v);
+  return buf;
+}
+
+// Runs one phase: changes the policy, measures `chunks` chunks begun after the change, prints the
+// table and the verdict. Returns whether the verdict holds.
+bool run_phase(const Workload& w, const mp::TaskHandle& target, const Phase& phase, const mp::NodeMask& memory,
+               std::size_t chunks, bool& setup_failed) {
+  std::printf("\n== phase: %s (policy %s)\n", phase.name.c_str(), mp::to_string(phase.policy).c_str());
+  auto report = mp::set_policy_on_all_threads(target, phase.policy);
+  if (!report || !report.value().ok()) {
+    std::fprintf(stderr, "retarget: setting %s on pid %d failed: %s\n", mp::to_string(phase.policy).c_str(),
+                 w.pid(), (report ? std::string("not on every thread") : report.error().message()).c_str());
+    setup_failed = true;
+    return false;
+  }
+  // Pages of a chunk begun before this instant may follow the old policy: only later chunks count.
+  const std::int64_t changed = now_ns();
+  if (auto back = target.policy()) std::printf("   read back through TaskHandle: %s\n", mp::to_string(back.value()).c_str());
+
+  std::vector<std::size_t> per_node(mp::NodeMask::capacity, 0);
+  std::size_t lost = 0;
+  std::size_t counted = 0;
+  std::size_t skipped = 0;
+  while (counted < chunks) {
+    Report r{};
+    if (!w.next(r)) {
+      std::fprintf(stderr, "retarget: the workload (pid %d) stopped reporting\n", w.pid());
+      setup_failed = true;
+      return false;
+    }
+    if (r.start_ns <= changed) {
+      ++skipped;
+      continue;
+    }
+    if (!count_pages(w.pid(), r.address, per_node, lost)) {
+      setup_failed = true;
+      return false;
+    }
+    ++counted;
+  }
+  std::size_t total = 0;
+  for (std::size_t n : per_node) total += n;
+  std::printf("   %zu chunks of 4 MiB begun after the change (%zu earlier ones skipped), %zu pages%s\n", counted,
+              skipped, total, lost > 0 ? (" (" + std::to_string(lost) + " not reported)").c_str() : "");
+  std::printf("   %4s %8s %7s %9s\n", "node", "pages", "share", "expected");
+  bool ok = total > 0;
+  std::string shares;
+  std::string nodes_text;
+  for (std::size_t node = 0; node < per_node.size(); ++node) {
+    if (!memory.test(node) && per_node[node] == 0) continue;
+    const double share = total > 0 ? 100.0 * static_cast<double>(per_node[node]) / static_cast<double>(total) : 0.0;
+    const double want = phase.expect[node];
+    const bool node_ok = phase.exact ? (want == 100.0 ? per_node[node] == total : per_node[node] == 0)
+                                     : std::fabs(share - want) <= tolerance_points;
+    ok = ok && node_ok;
+    std::printf("   %4zu %8zu %6.1f%% %8.1f%%%s\n", node, per_node[node], share, want, node_ok ? "" : "  <- off");
+    shares += (shares.empty() ? "" : "/") + percent(share);
+    nodes_text += (nodes_text.empty() ? "" : "/") + std::to_string(node);
+  }
+  std::printf("   %s: pages per node %s = %s  %s (%s)\n", phase.name.c_str(), nodes_text.c_str(), shares.c_str(),
+              ok ? "OK" : "FAILED",
+              phase.exact ? "tolerance: all pages on the bound node" : "tolerance: +-5 points of the expected share");
+  return ok;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::size_t chunks = 16;
+  unsigned interval_ms = 20;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if ((a == "--chunks" || a == "--interval") && i + 1 < argc) {
+      const unsigned long v = std::strtoul(argv[++i], nullptr, 10);
+      if (v == 0) {
+        std::fprintf(stderr, "retarget: %s needs a positive number\n", a.c_str());
+        return 2;
+      }
+      if (a == "--chunks") chunks = v; else interval_ms = static_cast<unsigned>(v);
+    } else {
+      std::fprintf(stderr, "usage: retarget [--chunks N] [--interval MS]\n");
+      return 2;
+    }
+  }
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+
+  mp::SysfsDiagnostic sdiag;
+  const auto topology = mp::read_topology(mp::system_root, &sdiag);
+  if (!topology) {
+    std::fprintf(stderr, "retarget: %s\n", mp::describe(topology.error(), sdiag).c_str());
+    return 2;
+  }
+  const mp::NodeMask memory = topology.value().with_memory;
+  if (memory.count() < 2) {
+    std::fprintf(stderr, "retarget: needs at least two nodes with memory (this system: %s)\n", memory.to_string().c_str());
+    return 2;
+  }
+  // Bind to a node other than the first, so that the change is visible against local allocation.
+  const std::size_t bind_node = memory.next(memory.first());
+  const mp::NodeMask memory_only = topology.value().memory_only();
+  const std::size_t heavy = memory_only.any() ? memory_only.first() : memory.last();
+
+  Workload w;
+  if (!w.start(interval_ms)) {
+    std::fprintf(stderr, "retarget: cannot start the workload: %s\n", std::strerror(errno));
+    return 2;
+  }
+  auto target = mp::TaskHandle::open(w.pid());
+  if (!target) {
+    std::fprintf(stderr, "retarget: cannot open the workload: %s\n", target.error().message().c_str());
+    return 2;
+  }
+  if (auto p = target.value().policy(); !p) {
+    if (p.error() == mp::errc::unsupported_kernel) {
+      std::fprintf(stderr, "retarget: this kernel lacks task mempolicy support (needs the taskmpol kernel series: "
+                           "see kernel/README.md)\n");
+      return 3;
+    }
+    std::fprintf(stderr, "retarget: cannot read the workload's policy: %s\n", p.error().message().c_str());
+    return 2;
+  }
+  std::printf("workload: pid %d, a new 4 MiB chunk every %u ms; nodes with memory %s, memory-only node %s\n",
+              w.pid(), interval_ms, memory.to_string().c_str(),
+              memory_only.any() ? std::to_string(heavy).c_str() : "none");
+
+  std::vector<Phase> phases;
+  {
+    Phase p;
+    p.name = "bind " + std::to_string(bind_node);
+    p.policy = mp::Policy::make(mp::Mode::bind, {}, mp::NodeMask{bind_node}).value();
+    p.expect.assign(mp::NodeMask::capacity, 0.0);
+    p.expect[bind_node] = 100.0;
+    p.exact = true;
+    phases.push_back(std::move(p));
+  }
+  {
+    Phase p;
+    p.name = "interleave " + memory.to_string();
+    p.policy = mp::Policy::make(mp::Mode::interleave, {}, memory).value();
+    p.expect.assign(mp::NodeMask::capacity, 0.0);
+    for (std::size_t n : memory) p.expect[n] = 100.0 / static_cast<double>(memory.count());
+    phases.push_back(std::move(p));
+  }
+
+  // Weighted interleave: the memory-only node gets weight 4, the others 1. The weights are global
+  // (sysfs): the old ones are put back at the end.
+  const auto old_weights = mp::read_interleave_weights(memory);
+  bool weights_set = false;
+  if (old_weights) {
+    bool ok = true;
+    for (std::size_t n : memory) {
+      mp::SysfsDiagnostic wdiag;
+      if (auto r = mp::write_interleave_weight(n, n == heavy ? 4u : 1u, mp::system_root, &wdiag); !r) {
+        std::fprintf(stderr, "retarget: %s\n", mp::describe(r.error(), wdiag).c_str());
+        ok = false;
+        break;
+      }
+    }
+    weights_set = ok;
+  }
+  const auto weights = mp::read_interleave_weights(memory);
+  if (!weights_set || !weights) {
+    std::fprintf(stderr, "retarget: cannot set the interleave weights (needs root and Linux 6.9+): the weighted "
+                         "phase fails\n");
+  } else {
+    Phase p;
+    p.name = "weighted interleave " + memory.to_string();
+    p.policy = mp::Policy::make(mp::Mode::weighted_interleave, {}, memory).value();
+    p.expect.assign(mp::NodeMask::capacity, 0.0);
+    unsigned sum = 0;
+    std::string text;
+    for (std::size_t n : memory) {
+      sum += weights.value()[n];
+      text += (text.empty() ? "" : " ") + std::to_string(n) + "=" + std::to_string(weights.value()[n]);
+    }
+    for (std::size_t n : memory) p.expect[n] = 100.0 * weights.value()[n] / sum;
+    p.name += " (weights " + text + ")";
+    phases.push_back(std::move(p));
+  }
+
+  bool all_ok = weights_set && weights;
+  bool setup_failed = false;
+  for (const Phase& phase : phases) {
+    all_ok = run_phase(w, target.value(), phase, memory, chunks, setup_failed) && all_ok;
+    if (setup_failed) break;
+  }
+  if (weights_set && old_weights) {
+    for (std::size_t n : memory) (void)mp::write_interleave_weight(n, old_weights.value()[n]);
+  }
+  std::printf("\nretarget: %s\n", all_ok ? "every phase landed where the policy said" : "FAILED");
+  return all_ok ? 0 : 1;
+}

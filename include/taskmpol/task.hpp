@@ -1,0 +1,776 @@
+// SPDX-License-Identifier: MIT
+// TaskHandle: one thread of any process, pinned so that a recycled pid can never be mistaken for
+// it, and the memory-policy operations on it, served by the best backend the kernel offers:
+//
+//   1. Backend::syscalls   the series' set/get_task_mempolicy, task_mbind, set_task_mempolicy_home_node
+//   2. Backend::procfs     the series' /proc/<pid>/task/<tid>/mempolicy (the thread policy only; also
+//                          the allowed nodes, from the stock status file): used when the syscalls
+//                          answer ENOSYS (a seccomp profile that does not know them)
+//   3. Backend::self_only  the stock syscalls (self.hpp), when the handle names the calling thread
+//   4. errc::unsupported_kernel, without any syscall the kernel might not mean (syscalls.hpp)
+//
+// Process-wide helpers follow the handle: a policy belongs to a thread, and a new thread inherits
+// its creator's, so set_policy_on_all_threads() walks /proc/<pid>/task until the list is stable.
+//
+// Weighted interleave is an ordinary Policy (Mode::weighted_interleave) here; its global per-node
+// weights are read and written with topology.hpp (read_interleave_weights, write_interleave_weight).
+#pragma once
+
+#include <taskmpol/error.hpp>
+#include <taskmpol/node_mask.hpp>
+#include <taskmpol/policy.hpp>
+#include <taskmpol/self.hpp>
+#include <taskmpol/syscalls.hpp>
+#include <taskmpol/topology.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include <fcntl.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+namespace taskmpol {
+
+// Which mechanism serves a TaskHandle's calls.
+enum class Backend : std::uint8_t {
+  automatic = 0,  // per call, the first that works: syscalls, procfs, self_only (see the top of this file)
+  syscalls,       // the series' four syscalls
+  procfs,         // the series' /proc/<pid>/task/<tid>/mempolicy (+ Mems_allowed_list from status)
+  self_only,      // the stock syscalls; only for the calling thread
+};
+
+[[nodiscard]] constexpr std::string_view backend_name(Backend b) noexcept {
+  switch (b) {
+    case Backend::automatic: return "automatic";
+    case Backend::syscalls: return "syscalls";
+    case Backend::procfs: return "procfs";
+    case Backend::self_only: return "self-only";
+  }
+  return "unknown";
+}
+
+// A range of the TARGET's address space: an integer, since it is not an address of the caller.
+struct AddressRange {
+  std::uintptr_t start = 0;  // page aligned
+  std::size_t length = 0;    // rounded up to whole pages by the kernel
+
+  // A range of the caller's own memory (for a self handle, or a process that shares the layout).
+  static AddressRange of(const void* start, std::size_t length) noexcept {
+    return {reinterpret_cast<std::uintptr_t>(start), length};
+  }
+};
+
+// What a failed (or served) TaskHandle call was about, for a message that says what to do.
+struct TaskDiagnostic {
+  pid_t tid = 0;                        // the thread the call addressed
+  Backend backend = Backend::automatic;  // the backend that answered (automatic: none was reached)
+  std::size_t node = NodeMask::npos;    // the node the error is about, or npos
+  bool node_exists = true;              // false: `node` is not a possible node of this system
+  bool topology_known = false;          // with_memory and online below are valid
+  NodeMask with_memory;                 // the system's nodes with memory (N_MEMORY)
+  NodeMask online;                      // the system's online nodes
+  bool allowed_known = false;           // allowed below is valid
+  NodeMask allowed;                     // the target's Mems_allowed (its cpuset)
+  const char* advice = "";              // what to do; static storage, never null
+};
+
+// One line for people: "thread <tid> (<backend>): <error>[: node details][; advice]". Allocates;
+// noexcept like the library's other string conveniences (out of memory terminates).
+inline std::string describe(std::error_code error, const TaskDiagnostic& d) noexcept {
+  std::string text = "thread " + std::to_string(d.tid);
+  if (d.backend != Backend::automatic) {
+    text += " (";
+    text += backend_name(d.backend);
+    text += ')';
+  }
+  text += ": ";
+  text += error.message();
+  if (d.node != NodeMask::npos) {
+    text += ": node " + std::to_string(d.node);
+    if (!d.node_exists) text += " does not exist on this system";
+    if (d.topology_known) text += " (nodes with memory: " + d.with_memory.to_string() + ")";
+  }
+  if (d.allowed_known) text += "; the target may allocate from nodes " + d.allowed.to_string() + " (its Mems_allowed)";
+  if (d.advice[0] != '\0') {
+    text += "; ";
+    text += d.advice;
+  }
+  return text;
+}
+
+namespace detail {
+
+inline constexpr const char* advice_permission =
+    "changing another user's task needs CAP_SYS_NICE (run as root), reading it needs ptrace read access "
+    "(the rule of /proc/<pid>/numa_maps); a Linux Security Module may also refuse";
+inline constexpr const char* advice_nodes =
+    "choose nodes that have memory and lie in the target's cpuset (cpuset.mems of its cgroup), or widen the cpuset";
+inline constexpr const char* advice_move =
+    "task_mbind moves no pages of another process: drop MbindFlag::move/move_all and migrate with "
+    "TaskHandle::migrate_pages (or set_policy_on_all_threads' migrate_pages option)";
+inline constexpr const char* advice_home_online = "a home node must be an online node";
+
+// Why the kernel refused a policy with EINVAL, given the facts a user can act on. The kernel ANDs
+// the nodes with the nodes that have memory and with the target's Mems_allowed and refuses an
+// empty result; the procfs grammar (mpol_parse_str) is stricter and refuses any node without
+// memory (`strict`). Relative nodes are indices into the allowed set: nothing to name.
+// Returns the library error that names the cause, or kernel_error when none of these applies.
+inline std::error_code classify_policy_einval(const Policy& policy, std::error_code kernel_error, bool strict,
+                                              TaskDiagnostic& d) noexcept {
+  const bool einval = kernel_error == std::errc::invalid_argument || kernel_error == errc::nodes_not_allowed;
+  if (!einval) return kernel_error;
+  const NodeMask& nodes = policy.nodes();
+  if (nodes.empty() || policy.flags().has(ModeFlag::relative_nodes)) return kernel_error;
+  if (d.topology_known) {
+    const NodeMask missing = nodes & ~d.with_memory;
+    if (missing.any() && (strict || !nodes.intersects(d.with_memory))) {
+      d.node = missing.first();
+      d.node_exists = d.online.test(d.node) || d.with_memory.test(d.node);
+      d.advice = advice_nodes;
+      return errc::node_without_memory;
+    }
+  }
+  if (d.allowed_known) {
+    const NodeMask usable = d.topology_known ? nodes & d.with_memory : nodes;
+    if (!usable.intersects(d.allowed)) {
+      d.node = nodes.first();
+      d.advice = advice_nodes;
+      return errc::nodes_not_allowed;
+    }
+  }
+  return kernel_error == errc::nodes_not_allowed ? std::error_code(posix_error(EINVAL)) : kernel_error;
+}
+
+// Every node the policy grammar can name: procfs output is parsed without a topology check (the
+// kernel printed it, so its nodes exist).
+inline constexpr NodeMask any_node = NodeMask::first_n(NodeMask::capacity);
+
+}  // namespace detail
+
+// A pinned thread. Move-only; owns a pidfd (pidfd_open(2)) and an O_PATH descriptor of
+// /proc/<tgid>/task/<tid>.
+//
+// Pinning. A pid names a task only while that task exists: after it is reaped the number can be
+// given to a new, unrelated task. The handle therefore checks around every pid-based call that the
+// pinned task is still alive -- the pidfd does not poll readable and the task directory still
+// resolves -- before the call (so no call goes out for a dead target) and after it (a target that
+// died during the call may have been replaced before the call reached the kernel: the result is
+// then errc::target_exited, never a success reported for the wrong task). ESRCH from the kernel
+// (a thread that exited and was not yet reaped) is errc::target_exited as well. The procfs backend
+// goes through the pinned directory itself and can never reach another task.
+//
+// Threads. TaskHandle::thread(tid) pins one thread: with a PIDFD_THREAD pidfd (Linux 6.9+, so on
+// every kernel with the series); on older kernels with the process's pidfd plus the thread's
+// /proc/<tgid>/task/<tid> directory, whose procfs inode refers to that very thread (struct pid),
+// so its lookups fail once the thread has gone even if the tid is reused.
+//
+// Not thread-safe: served_by() records the last call; use one handle per thread (open_thread()).
+class TaskHandle {
+ public:
+  // The calling thread. Works on every kernel (the stock syscalls serve it when the series is
+  // absent); the handle still names this thread when it is used from another thread.
+  [[nodiscard]] static result<TaskHandle> self() noexcept {
+    TaskHandle h;
+    h.tgid_ = ::getpid();
+    h.tid_ = sys::gettid();
+    // The calling thread is alive while it calls; the pins matter only when another thread uses
+    // the handle, so failing to take them (no /proc, a kernel before 6.9) is not an error.
+    if (auto fd = sys::pidfd_open(h.tid_, sys::pidfd_thread)) h.pidfd_ = fd.value();
+    if (auto dir = sys::open_task_dir(h.tgid_, h.tid_)) h.task_dir_ = dir.value();
+    return h;
+  }
+
+  // A process, addressed through its main thread (the thread-group leader), as the kernel's
+  // pid-based calls do. A pid that is a thread but not a leader opens that thread (as thread()).
+  // Errors: EINVAL for pid <= 0; ESRCH when no such task exists; errc::target_exited when it
+  // exited while being opened; ENOENT when /proc is not mounted.
+  [[nodiscard]] static result<TaskHandle> open(pid_t pid) noexcept {
+    if (pid <= 0) return detail::posix_error(EINVAL);
+    auto fd = sys::pidfd_open(pid, 0);
+    // Not a thread-group leader: EINVAL up to Linux 6.14 or so, ENOENT on 6.18.
+    if (!fd && (fd.error() == std::errc::invalid_argument || fd.error() == std::errc::no_such_file_or_directory))
+      return thread(pid);
+    if (!fd) return fd.error();
+    TaskHandle h;
+    h.pidfd_ = fd.value();
+    h.tgid_ = pid;
+    h.tid_ = pid;
+    TASKMPOL_TRYV(h.pin_task_dir());
+    return h;
+  }
+
+  // One thread, by its thread ID (gettid(2)), of any process.
+  // Errors: as open(); EINVAL for tid <= 0.
+  [[nodiscard]] static result<TaskHandle> thread(pid_t tid) noexcept {
+    if (tid <= 0) return detail::posix_error(EINVAL);
+    // /proc/<tid> exists for every thread (unlisted); its status names the thread group.
+    pid_t tgid = 0;
+    {
+      auto dir = sys::open_task_dir(tid, tid);
+      if (!dir) return dir.error() == std::errc::no_such_file_or_directory ? detail::posix_error(ESRCH) : dir.error();
+      std::array<char, 32> value{};
+      auto field = sys::read_status_field(dir.value(), "Tgid", value.data(), value.size());
+      ::close(dir.value());
+      if (!field) return field.error() == std::errc::no_such_process ? detail::posix_error(ESRCH) : field.error();
+      for (std::size_t i = 0; i < field.value(); ++i) {
+        if (value[i] < '0' || value[i] > '9' || tgid > 100'000'000) return detail::posix_error(EIO);
+        tgid = tgid * 10 + (value[i] - '0');
+      }
+      if (tgid <= 0) return detail::posix_error(EIO);
+    }
+    return pin(tgid, tid);
+  }
+
+  // Another thread of the same process as this handle (a thread handle per thread, for the
+  // process-wide helpers). Errors: as thread(); ESRCH when tid is not a thread of this process.
+  [[nodiscard]] result<TaskHandle> open_thread(pid_t tid) const noexcept {
+    if (tid <= 0) return detail::posix_error(EINVAL);
+    TASKMPOL_TRY(h, pin(tgid_, tid));
+    h.forced_ = forced_;
+    return std::move(h);
+  }
+
+  TaskHandle(TaskHandle&& other) noexcept { swap(other); }
+  TaskHandle& operator=(TaskHandle&& other) noexcept {
+    if (this != &other) {
+      TaskHandle moved(std::move(other));
+      swap(moved);
+    }
+    return *this;
+  }
+  TaskHandle(const TaskHandle&) = delete;
+  TaskHandle& operator=(const TaskHandle&) = delete;
+  ~TaskHandle() {
+    if (pidfd_ >= 0) ::close(pidfd_);
+    if (task_dir_ >= 0) ::close(task_dir_);
+  }
+
+  [[nodiscard]] pid_t pid() const noexcept { return tgid_; }  // the process (thread group)
+  [[nodiscard]] pid_t tid() const noexcept { return tid_; }   // the thread
+  // The pidfd (owned by the handle; -1 when a self handle could not take one), e.g. to poll for exit.
+  [[nodiscard]] int pidfd() const noexcept { return pidfd_; }
+  // True when the calling thread is the one the handle names (then nothing needs the series).
+  [[nodiscard]] bool is_caller() const noexcept { return tid_ == sys::gettid() && tgid_ == ::getpid(); }
+  // False once the pinned thread has exited (always true for the caller itself).
+  [[nodiscard]] bool alive() const noexcept {
+    if (is_caller()) return true;
+    if (pidfd_ >= 0 && sys::pidfd_exited(pidfd_)) return false;
+    if (task_dir_ >= 0 && !sys::task_dir_alive(task_dir_)) return false;
+    return pidfd_ >= 0 || task_dir_ >= 0;
+  }
+
+  // The thread IDs of the handle's process, as /proc/<pid>/task lists them now (through the pinned
+  // task directory: a recycled pid lists nothing). Replaces out's contents; allocates.
+  // Errors: errc::target_exited when the process is gone.
+  [[nodiscard]] result<void> list_threads(std::vector<pid_t>& out) const noexcept {
+    out.clear();
+    const bool caller_process = tgid_ == ::getpid();
+    if (!caller_process && pidfd_ >= 0 && sys::pidfd_exited(pidfd_) && tid_ == tgid_) return errc::target_exited;
+    auto r = sys::list_threads(task_dir_, out);
+    if (!r) {
+      if (r.error() == std::errc::no_such_file_or_directory || r.error() == std::errc::no_such_process ||
+          r.error() == std::errc::bad_file_descriptor)
+        return errc::target_exited;
+      return r.error();
+    }
+    if (out.empty()) return errc::target_exited;
+    return success();
+  }
+
+  // Forces a backend (Backend::automatic: choose per call). A forced backend that cannot serve a
+  // call fails it with errc::backend_unavailable (or errc::unsupported_kernel for the series'
+  // backends on a kernel without the series) instead of falling back.
+  void set_backend(Backend b) noexcept { forced_ = b; }
+  [[nodiscard]] Backend backend() const noexcept { return forced_; }
+  // The backend that served (or last tried) the previous call; automatic before any call.
+  [[nodiscard]] Backend served_by() const noexcept { return served_; }
+
+  // The thread's policy (not a range's: see policy_at). With static/relative flags the syscalls
+  // and self-only report the nodes as given; procfs prints the nodes in effect (mpol_to_str).
+  [[nodiscard]] result<Policy> policy(TaskDiagnostic* diag = nullptr) const noexcept {
+    return run<Policy>(Op::get_policy, diag, [this](Backend b, pid_t pid) -> result<Policy> {
+      switch (b) {
+        case Backend::syscalls: {
+          std::array<NodeMask::word_type, NodeMask::word_count> words{};
+          int mode = -1;
+          TASKMPOL_TRYV(sys::get_task_mempolicy(pid, &mode, words.data(), NodeMask::kernel_maxnode, 0, 0));
+          if (mode < 0) return detail::posix_error(EIO);  // "success" without an answer: not from the kernel
+          return Policy::from_raw(mode, NodeMask::from_kernel(words, NodeMask::kernel_maxnode));
+        }
+        case Backend::procfs: {
+          std::array<char, 512> text{};
+          TASKMPOL_TRY(size, sys::read_proc_file(task_dir_, "mempolicy", text.data(), text.size()));
+          return parse_policy(std::string_view(text.data(), size), detail::any_node, Dialect::extended);
+        }
+        default: return get_self_policy();
+      }
+    });
+  }
+
+  // Replaces the thread's policy (its future allocations outside ranges with their own policy;
+  // no page moves). Errors: errc::node_without_memory / errc::nodes_not_allowed (diag names the
+  // node, the nodes with memory and the target's allowed nodes); EPERM (diag: which privilege);
+  // errc::target_exited; errc::unsupported_kernel for another thread without the series;
+  // errc::backend_unavailable for procfs with the balancing flag (its grammar lacks it).
+  [[nodiscard]] result<void> set_policy(const Policy& policy, TaskDiagnostic* diag = nullptr) const noexcept {
+    TaskDiagnostic scratch;
+    TaskDiagnostic& d = diag != nullptr ? *diag : scratch;
+    auto r = run<void>(Op::set_policy, &d, [this, &policy](Backend b, pid_t pid) -> result<void> {
+      switch (b) {
+        case Backend::syscalls: {
+          const RawPolicy raw = policy.to_raw();
+          const KernelMaskArg arg = raw.nodes.kernel_arg();
+          return sys::set_task_mempolicy(pid, raw.mode_and_flags, arg.nmask, arg.maxnode);
+        }
+        case Backend::procfs: {
+          if (policy.flags().has(ModeFlag::numa_balancing)) return errc::backend_unavailable;
+          const auto text = to_fixed_string(policy);  // mpol_to_str's form, which mpol_parse_str reads
+          return sys::write_proc_file(task_dir_, "mempolicy", text.view());
+        }
+        default: return set_self_policy(policy);
+      }
+    });
+    if (!r) return explain(policy, r.error(), d);
+    return success();
+  }
+
+  // The policy that governs the target's page at address: its range's own policy, or the
+  // thread's. Errors: EFAULT when nothing is mapped there.
+  [[nodiscard]] result<Policy> policy_at(std::uintptr_t address, TaskDiagnostic* diag = nullptr) const noexcept {
+    return run<Policy>(Op::policy_at, diag, [address](Backend b, pid_t pid) -> result<Policy> {
+      if (b != Backend::syscalls) return get_self_policy_at(reinterpret_cast<const void*>(address));
+      std::array<NodeMask::word_type, NodeMask::word_count> words{};
+      int mode = -1;
+      TASKMPOL_TRYV(sys::get_task_mempolicy(pid, &mode, words.data(), NodeMask::kernel_maxnode, address,
+                                            sys::mpol_f_addr));
+      if (mode < 0) return detail::posix_error(EIO);
+      return Policy::from_raw(mode, NodeMask::from_kernel(words, NodeMask::kernel_maxnode));
+    });
+  }
+
+  // Applies policy to a range of the target's address space (mbind(2) there; the address space is
+  // the process's, whichever thread the handle names). MbindFlag::move/move_all only when the
+  // handle is the caller: the kernel does not move another process's pages (see migrate_pages).
+  // Errors: as set_policy; EFAULT for a hole in the range; EINVAL for an unaligned start.
+  [[nodiscard]] result<void> mbind(AddressRange range, const Policy& policy, MbindFlags flags = {},
+                                   TaskDiagnostic* diag = nullptr) const noexcept {
+    TaskDiagnostic scratch;
+    TaskDiagnostic& d = diag != nullptr ? *diag : scratch;
+    auto r = run<void>(Op::mbind, &d, [&](Backend b, pid_t pid) -> result<void> {
+      if (b != Backend::syscalls) return mbind_self(reinterpret_cast<void*>(range.start), range.length, policy, flags);
+      const RawPolicy raw = policy.to_raw();
+      const KernelMaskArg arg = raw.nodes.kernel_arg();
+      sys::task_mbind_args args{};
+      args.pid = pid;
+      args.mode = static_cast<__u32>(raw.mode_and_flags);
+      args.start = range.start;
+      args.len = range.length;
+      args.nmask = reinterpret_cast<std::uintptr_t>(arg.nmask);
+      args.maxnode = arg.maxnode;
+      args.flags = flags.bits();
+      return sys::task_mbind(&args, sizeof(args));
+    });
+    if (!r) {
+      const bool moving = flags.has(MbindFlag::move) || flags.has(MbindFlag::move_all);
+      if (moving && !is_caller() && r.error() == std::errc::invalid_argument) {
+        d.advice = detail::advice_move;
+        return r.error();
+      }
+      return explain(policy, r.error(), d);
+    }
+    return success();
+  }
+
+  // Sets the home node of the bind / prefer (many) range policies in range (no page moves).
+  // Errors: errc::node_out_of_range; errc::home_node_needs_bind when part of the range has another
+  // policy or none of it has one; EINVAL for an offline node (diag names it) or an unaligned start.
+  [[nodiscard]] result<void> set_home_node(AddressRange range, std::size_t node,
+                                           TaskDiagnostic* diag = nullptr) const noexcept {
+    TaskDiagnostic scratch;
+    TaskDiagnostic& d = diag != nullptr ? *diag : scratch;
+    if (node >= NodeMask::capacity) {
+      d.tid = tid_;
+      d.node = node;
+      d.node_exists = false;
+      return errc::node_out_of_range;
+    }
+    auto r = run<void>(Op::home_node, &d, [&](Backend b, pid_t pid) -> result<void> {
+      if (b != Backend::syscalls) return set_self_home_node(reinterpret_cast<void*>(range.start), range.length, node);
+      auto k = sys::set_task_mempolicy_home_node(pid, range.start, range.length, node, 0);
+      if (!k && (k.error() == std::errc::operation_not_supported || k.error() == std::errc::no_such_file_or_directory))
+        return errc::home_node_needs_bind;
+      return k;
+    });
+    if (!r && r.error() == std::errc::invalid_argument) {
+      fill_topology(d);
+      if (d.topology_known && !d.online.test(node)) {
+        d.node = node;
+        d.node_exists = d.with_memory.test(node);
+        d.advice = detail::advice_home_online;
+      }
+    }
+    return r;
+  }
+
+  // The nodes the target may allocate from: its cpuset's mems (Mems_allowed).
+  [[nodiscard]] result<NodeMask> mems_allowed(TaskDiagnostic* diag = nullptr) const noexcept {
+    return run<NodeMask>(Op::mems_allowed, diag, [this](Backend b, pid_t pid) -> result<NodeMask> {
+      switch (b) {
+        case Backend::syscalls: {
+          std::array<NodeMask::word_type, NodeMask::word_count> words{};
+          int ignored = 0;
+          TASKMPOL_TRYV(sys::get_task_mempolicy(pid, &ignored, words.data(), NodeMask::kernel_maxnode, 0,
+                                                sys::mpol_f_mems_allowed));
+          return NodeMask::from_kernel(words, NodeMask::kernel_maxnode);
+        }
+        case Backend::procfs: return status_mems_allowed();
+        default: return self_mems_allowed();
+      }
+    });
+  }
+
+  // The node of the target's page at address (faulted in for reading if absent: touch it first).
+  [[nodiscard]] result<std::size_t> node_of(std::uintptr_t address, TaskDiagnostic* diag = nullptr) const noexcept {
+    return run<std::size_t>(Op::node_of, diag, [address](Backend b, pid_t pid) -> result<std::size_t> {
+      if (b != Backend::syscalls) return node_of_address(reinterpret_cast<const void*>(address));
+      int node = -1;
+      TASKMPOL_TRYV(sys::get_task_mempolicy(pid, &node, nullptr, 0, address, sys::mpol_f_node | sys::mpol_f_addr));
+      if (node < 0) return detail::posix_error(EIO);
+      return static_cast<std::size_t>(node);
+    });
+  }
+
+  // The node the thread's next interleaved allocation uses (a hint: the target moves it on with
+  // every allocation). Errors: errc::not_interleaved.
+  [[nodiscard]] result<std::size_t> interleave_next(TaskDiagnostic* diag = nullptr) const noexcept {
+    return run<std::size_t>(Op::interleave_next, diag, [](Backend b, pid_t pid) -> result<std::size_t> {
+      if (b != Backend::syscalls) return interleave_next_node();
+      int node = -1;
+      auto r = sys::get_task_mempolicy(pid, &node, nullptr, 0, 0, sys::mpol_f_node);
+      if (!r && r.error() == std::errc::invalid_argument) return errc::not_interleaved;
+      if (!r) return r.error();
+      if (node < 0) return detail::posix_error(EIO);
+      return static_cast<std::size_t>(node);
+    });
+  }
+
+  // migrate_pages(2) on the target's process (a stock syscall: no series needed): every page on a
+  // node of `from` moves to the node at the same position in `to` (folded when `to` is smaller),
+  // wherever it is mapped. It moves pages between node sets only: it ignores range (VMA) policies
+  // (a range bound elsewhere is moved as well), interleave order and weights, and pages shared
+  // with other processes unless the caller has CAP_SYS_NICE. Returns the pages it could not move.
+  // Errors: EPERM (another user's process needs CAP_SYS_NICE); errc::target_exited.
+  [[nodiscard]] result<unsigned long> migrate_pages(const NodeMask& from, const NodeMask& to) const noexcept {
+    const bool caller_process = tgid_ == ::getpid();
+    if (!caller_process && !alive()) return errc::target_exited;
+    served_ = Backend::automatic;
+    const KernelMaskArg f = from.kernel_arg();
+    const KernelMaskArg t = to.kernel_arg();
+    auto r = sys::migrate_pages(caller_process ? 0 : tgid_, f.maxnode, f.nmask, t.nmask);
+    if (!caller_process && !alive()) return errc::target_exited;
+    if (!r && r.error() == std::errc::no_such_process) return errc::target_exited;
+    return r;
+  }
+
+ private:
+  enum class Op { get_policy, set_policy, policy_at, mbind, home_node, mems_allowed, node_of, interleave_next };
+
+  static constexpr bool procfs_serves(Op op) noexcept {
+    return op == Op::get_policy || op == Op::set_policy || op == Op::mems_allowed;
+  }
+
+  TaskHandle() noexcept = default;
+
+  void swap(TaskHandle& o) noexcept {
+    std::swap(pidfd_, o.pidfd_);
+    std::swap(task_dir_, o.task_dir_);
+    std::swap(tgid_, o.tgid_);
+    std::swap(tid_, o.tid_);
+    std::swap(forced_, o.forced_);
+    std::swap(served_, o.served_);
+  }
+
+  // A thread of process tgid, known to exist a moment ago.
+  static result<TaskHandle> pin(pid_t tgid, pid_t tid) noexcept {
+    TaskHandle h;
+    h.tgid_ = tgid;
+    h.tid_ = tid;
+    auto fd = sys::pidfd_open(tid, sys::pidfd_thread);
+    // Before Linux 6.9 PIDFD_THREAD is an unknown flag (EINVAL): pin the process, and the thread
+    // through its task directory.
+    if (!fd && fd.error() == std::errc::invalid_argument) fd = sys::pidfd_open(tgid, 0);
+    if (!fd) return fd.error();
+    h.pidfd_ = fd.value();
+    TASKMPOL_TRYV(h.pin_task_dir());
+    return h;
+  }
+
+  // Opens the task directory after the pidfd, then checks both: a live pidfd means the number was
+  // not recycled in between, so the directory is the pinned task's.
+  result<void> pin_task_dir() noexcept {
+    auto dir = sys::open_task_dir(tgid_, tid_);
+    if (!dir) {
+      if (sys::pidfd_exited(pidfd_)) return errc::target_exited;
+      // No such entry while the pidfd lives: not a thread of tgid (or /proc is not mounted).
+      return dir.error() == std::errc::no_such_file_or_directory && ::access("/proc/self", F_OK) == 0
+                 ? detail::posix_error(ESRCH)
+                 : dir.error();
+    }
+    task_dir_ = dir.value();
+    if (!alive()) return errc::target_exited;
+    return success();
+  }
+
+  result<NodeMask> status_mems_allowed() const noexcept {
+    std::array<char, 4096> list{};
+    TASKMPOL_TRY(size, sys::read_status_field(task_dir_, "Mems_allowed_list", list.data(), list.size()));
+    return NodeMask::parse(std::string_view(list.data(), size));
+  }
+
+  // Chooses the backend(s), keeps the pin checks around the call and records who served.
+  template <class T, class Call>
+  result<T> run(Op op, TaskDiagnostic* diag, Call&& call) const noexcept {
+    TaskDiagnostic scratch;
+    TaskDiagnostic& d = diag != nullptr ? *diag : scratch;
+    d = TaskDiagnostic{};
+    d.tid = tid_;
+    served_ = Backend::automatic;
+    const bool caller = is_caller();
+    if (!caller && !alive()) return errc::target_exited;
+    const bool series = sys::task_mempolicy_available();
+
+    std::array<Backend, 3> order{};
+    std::size_t count = 0;
+    switch (forced_) {
+      case Backend::automatic:
+        if (series) order[count++] = Backend::syscalls;
+        if (series && procfs_serves(op)) order[count++] = Backend::procfs;
+        if (caller) order[count++] = Backend::self_only;
+        if (count == 0) return errc::unsupported_kernel;
+        break;
+      case Backend::syscalls:
+      case Backend::procfs:
+        if (!series) return errc::unsupported_kernel;
+        if (forced_ == Backend::procfs && !procfs_serves(op)) return errc::backend_unavailable;
+        order[count++] = forced_;
+        break;
+      case Backend::self_only:
+        if (!caller) return errc::backend_unavailable;
+        order[count++] = Backend::self_only;
+        break;
+    }
+
+    result<T> r = detail::posix_error(ENOSYS);
+    for (std::size_t i = 0; i < count; ++i) {
+      served_ = order[i];
+      d.backend = order[i];
+      r = call(order[i], caller ? pid_t{0} : tid_);
+      // Only ENOSYS falls through: the calls are blocked (seccomp) or compiled out. Any other answer
+      // is the kernel's verdict on this request.
+      if (r || r.error() != std::error_code(ENOSYS, std::system_category())) break;
+    }
+    if (!caller && !alive()) return errc::target_exited;
+    if (!r && !caller && r.error() == std::errc::no_such_process) return errc::target_exited;
+    if (!r && (r.error() == std::errc::operation_not_permitted || r.error() == std::errc::permission_denied))
+      d.advice = detail::advice_permission;
+    return r;
+  }
+
+  static void fill_topology(TaskDiagnostic& d) noexcept {
+    if (d.topology_known) return;
+    if (auto topo = read_topology()) {
+      d.with_memory = topo.value().with_memory;
+      d.online = topo.value().online;
+      d.topology_known = true;
+    }
+  }
+
+  // Turns the kernel's EINVAL for a policy into the cause a user can act on (diag filled in).
+  std::error_code explain(const Policy& policy, std::error_code error, TaskDiagnostic& d) const noexcept {
+    const bool einval = error == std::errc::invalid_argument || error == errc::nodes_not_allowed;
+    if (!einval || policy.nodes().empty()) return error;
+    fill_topology(d);
+    // The allowed nodes from the stock status file: world-readable, unlike get_task_mempolicy's
+    // answer, which needs ptrace read access.
+    auto allowed = is_caller() ? self_mems_allowed() : status_mems_allowed();
+    if (allowed) {
+      d.allowed = allowed.value();
+      d.allowed_known = true;
+    }
+    return detail::classify_policy_einval(policy, error, d.backend == Backend::procfs, d);
+  }
+
+  int pidfd_ = -1;
+  int task_dir_ = -1;
+  pid_t tgid_ = 0;
+  pid_t tid_ = 0;
+  Backend forced_ = Backend::automatic;
+  mutable Backend served_ = Backend::automatic;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Process-wide operations.
+
+struct ThreadFailure {
+  pid_t tid = 0;
+  std::error_code error;
+};
+
+struct AllThreadsOptions {
+  // Afterwards, migrate_pages(2) the process's pages from the other nodes with memory onto the
+  // policy's nodes (see TaskHandle::migrate_pages for what that can and cannot move). Default and
+  // local policies have no nodes to move to: nothing is migrated.
+  bool migrate_pages = false;
+  // Passes over /proc/<pid>/task before giving up on a process whose thread list never settles.
+  std::size_t max_rounds = 64;
+};
+
+struct AllThreadsReport {
+  std::size_t threads_set = 0;      // threads whose policy this call replaced
+  std::size_t threads_already = 0;  // threads that had it already (created by a retargeted thread)
+  std::size_t threads_exited = 0;   // threads that exited before they were reached
+  std::size_t rounds = 0;           // passes over /proc/<pid>/task
+  bool stable = false;              // the last two passes found no thread that still needed the policy
+  std::vector<ThreadFailure> failures;  // threads that refused, with the reason (e.g. EPERM)
+  unsigned long pages_not_moved = 0;    // with migrate_pages: what migrate_pages(2) could not move
+  std::error_code migrate_error;        // with migrate_pages: why it failed, if it did
+
+  [[nodiscard]] bool ok() const noexcept { return stable && failures.empty() && !migrate_error; }
+};
+
+namespace detail {
+
+// The nodes a policy sends pages to, for migration: relative nodes are indices into the target's
+// allowed nodes (folded modulo their count, as the kernel's mpol_relative_nodemask does).
+inline NodeMask destination_nodes(const Policy& policy, const NodeMask& allowed) noexcept {
+  if (!policy.flags().has(ModeFlag::relative_nodes)) return policy.nodes();
+  NodeMask out;
+  const std::size_t n = allowed.count();
+  if (n == 0) return out;
+  for (std::size_t index : policy.nodes()) {
+    std::size_t k = index % n;
+    std::size_t node = allowed.first();
+    while (k-- > 0) node = allowed.next(node);
+    out.set(node);
+  }
+  return out;
+}
+
+}  // namespace detail
+
+// Sets policy on every thread of the process that `process` belongs to, including threads created
+// while it runs: a new thread inherits its creator's policy when it is cloned, so a thread that a
+// not-yet-changed thread creates during the walk starts with the old policy. The walk therefore
+// re-reads /proc/<pid>/task and treats every thread it has not seen, until two passes in a row find
+// no thread that still needs the policy (threads created by changed threads already have it: they
+// are only checked, and a steady stream of them does not keep the walk going). Limit: a thread
+// whose clone(2) began before its creator was changed and which becomes visible only after the
+// last pass can keep the old policy; closing that window needs the process
+// stopped (SIGSTOP or the cgroup freezer), which this function does not do behind the caller's back.
+//
+// Returns a report with per-thread failures when some threads took the policy; an error when none
+// did (the first thread's, e.g. EPERM or errc::unsupported_kernel) or the process exited
+// (errc::target_exited). Allocates (the thread lists and the report).
+[[nodiscard]] inline result<AllThreadsReport> set_policy_on_all_threads(const TaskHandle& process,
+                                                                        const Policy& policy,
+                                                                        const AllThreadsOptions& options = {}) noexcept {
+  AllThreadsReport report;
+  std::vector<pid_t> done;  // sorted: threads already handled (changed, checked, failed or gone)
+  std::vector<pid_t> listing;
+  bool have_reference = false;
+  std::size_t clean = 0;  // consecutive passes that changed nothing
+  Policy reference;  // the policy as the kernel reports it back after the first change
+
+  const auto is_gone = [](const std::error_code& e) {
+    return e == errc::target_exited || e == std::errc::no_such_process;
+  };
+
+  while (report.rounds < options.max_rounds) {
+    ++report.rounds;
+    auto listed = process.list_threads(listing);
+    if (!listed) return listed.error();
+    if (listing.empty()) return errc::target_exited;
+    bool changed = false;
+    for (const pid_t tid : listing) {
+      const auto at = std::lower_bound(done.begin(), done.end(), tid);
+      if (at != done.end() && *at == tid) continue;
+      done.insert(at, tid);
+      auto thread = process.open_thread(tid);
+      if (!thread) {
+        if (is_gone(thread.error())) {
+          ++report.threads_exited;
+        } else {
+          report.failures.push_back({tid, thread.error()});
+        }
+        continue;
+      }
+      if (report.rounds > 1 && have_reference) {
+        auto current = thread.value().policy();
+        if (current && current.value() == reference) {
+          ++report.threads_already;
+          continue;
+        }
+      }
+      changed = true;
+      auto set = thread.value().set_policy(policy);
+      if (set) {
+        ++report.threads_set;
+        if (!have_reference) {
+          if (auto back = thread.value().policy()) {
+            reference = back.value();
+            have_reference = true;
+          }
+        }
+      } else if (is_gone(set.error())) {
+        ++report.threads_exited;
+      } else {
+        report.failures.push_back({tid, set.error()});
+      }
+    }
+    // Two clean passes in a row: a thread whose clone(2) was still running during the first may
+    // have become visible by the second.
+    clean = changed ? 0 : clean + 1;
+    if (clean == 2) {
+      report.stable = true;
+      break;
+    }
+  }
+
+  if (report.threads_set + report.threads_already == 0) {
+    if (!report.failures.empty()) return report.failures.front().error;
+    return errc::target_exited;
+  }
+
+  if (options.migrate_pages && policy.nodes().any()) {
+    auto topo = read_topology();
+    auto allowed = process.mems_allowed();
+    if (!topo) {
+      report.migrate_error = topo.error();
+    } else {
+      const NodeMask with_memory = topo.value().with_memory;
+      const NodeMask to =
+          detail::destination_nodes(policy, allowed ? allowed.value() : with_memory) & with_memory;
+      const NodeMask from = with_memory & ~to;
+      if (to.any() && from.any()) {
+        auto moved = process.migrate_pages(from, to);
+        if (moved) {
+          report.pages_not_moved = moved.value();
+        } else {
+          report.migrate_error = moved.error();
+        }
+      }
+    }
+  }
+  return report;
+}
+
+}  // namespace taskmpol

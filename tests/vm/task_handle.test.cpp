@@ -1,0 +1,416 @@
+// SPDX-License-Identifier: MIT
+// TaskHandle (task.hpp) on the kernel with the series: every backend on a forked target, verified
+// from the target itself; all-threads retargeting, also of a process that keeps creating threads;
+// targets that die or whose pid is recycled; typed permission and node errors; timing.
+#include <taskmpol/task.hpp>
+
+#include "mode_matrix.hpp"
+#include "vm_support.hpp"
+
+#include "../support/child.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+using namespace vmtest;
+namespace mp = taskmpol;
+using mp::Backend;
+using mp::Mode;
+using mp::Policy;
+using mp::TaskHandle;
+
+namespace {
+
+constexpr unsigned long fixed_range = 0x300000000000UL;
+
+unsigned long bytes(unsigned long npages) { return npages * static_cast<unsigned long>(page_size); }
+
+Policy make(Mode mode, const NodeMask& nodes) {
+  auto p = Policy::make(mode, {}, nodes);
+  REQUIRE_MESSAGE(p.has_value(), "Policy::make: " << p.error().message());
+  return p.value();
+}
+
+TaskHandle open_handle(pid_t pid) {
+  auto h = TaskHandle::open(pid);
+  REQUIRE_MESSAGE(h.has_value(), "TaskHandle::open(" << pid << "): " << h.error().message());
+  return std::move(h.value());
+}
+
+// A process whose threads keep replacing themselves: `chains` threads each sleep a little, create
+// their successor and exit, so the creators are always young threads. The main thread sleeps.
+pid_t churning_process(int chains, unsigned sleep_us) {
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    static unsigned pause_us = sleep_us;
+    struct Chain {
+      static void* run(void*) {
+        ::usleep(pause_us);
+        pthread_t next;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        while (pthread_create(&next, &attr, run, nullptr) != 0) ::usleep(1000);
+        return nullptr;
+      }
+    };
+    for (int i = 0; i < chains; ++i) {
+      pthread_t t;
+      pthread_attr_t attr;
+      pthread_attr_init(&attr);
+      pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+      if (pthread_create(&t, &attr, Chain::run, nullptr) != 0) ::_exit(5);
+    }
+    for (;;) ::pause();
+  }
+  return pid;
+}
+
+// The threads of pid whose policy is not `mode` right now (threads that exit meanwhile are skipped).
+std::vector<pid_t> threads_without(pid_t pid, int mode, std::size_t* seen) {
+  std::vector<pid_t> wrong;
+  auto h = TaskHandle::open(pid);
+  REQUIRE(h.has_value());
+  std::vector<pid_t> tids;
+  REQUIRE(h.value().list_threads(tids).has_value());
+  *seen += tids.size();
+  for (pid_t tid : tids) {
+    auto v = get_task(tid);
+    if (!v && v.error() == std::errc::no_such_process) continue;
+    REQUIRE(v.has_value());
+    if ((v.value().mode & ~(mpol_f_static | mpol_f_relative | mpol_f_balancing)) != mode) wrong.push_back(tid);
+  }
+  return wrong;
+}
+
+}  // namespace
+
+TEST_SUITE("vm.task_handle" * doctest::skip(skip_all())) {
+
+TEST_CASE("task handle: every backend sets and reads a policy on a forked target") {
+  const Roles& r = roles();
+  const Policy bind_b = make(Mode::bind, NodeMask{r.b});
+  const Policy interleave_ab = make(Mode::interleave, NodeMask{r.a, r.b});
+  for (Backend b : {Backend::automatic, Backend::syscalls, Backend::procfs}) {
+    CAPTURE(mp::backend_name(b));
+    const Backend expected = b == Backend::automatic ? Backend::syscalls : b;
+    Target t(TargetOptions{.threads = 2});
+    TaskHandle h = open_handle(t.pid());
+    h.set_backend(b);
+    CHECK(h.tid() == t.tid(0));
+    REQUIRE(h.set_policy(bind_b).has_value());
+    CHECK(h.served_by() == expected);
+    CHECK(t.policy(0).mode == mpol_bind);
+    CHECK(t.policy(0).nodes == NodeMask{r.b});
+    CHECK(t.policy(1).mode == mpol_default);  // the policy is per thread
+    auto seen = h.policy();
+    REQUIRE(seen.has_value());
+    CHECK(seen.value() == bind_b);
+    CHECK(h.served_by() == expected);
+    auto allowed = h.mems_allowed();
+    REQUIRE(allowed.has_value());
+    CHECK(allowed.value() == t.mems_allowed());
+    CHECK(t.alloc(64).counts[r.b] == 64);
+
+    // One thread by TID.
+    auto th = TaskHandle::thread(t.tid(1));
+    REQUIRE(th.has_value());
+    CHECK(th.value().pid() == t.pid());
+    th.value().set_backend(b);
+    REQUIRE(th.value().set_policy(interleave_ab).has_value());
+    CHECK(t.policy(1).mode == mpol_interleave);
+    CHECK(t.policy(1).nodes == NodeMask{r.a, r.b});
+    CHECK(t.policy(0).mode == mpol_bind);
+    CHECK(th.value().policy().value() == interleave_ab);
+  }
+  // The self-only backend serves the calling thread, on this kernel too.
+  auto self = TaskHandle::self();
+  REQUIRE(self.has_value());
+  self.value().set_backend(Backend::self_only);
+  REQUIRE(self.value().set_policy(bind_b).has_value());
+  CHECK(get_self().value().mode == mpol_bind);
+  CHECK(self.value().served_by() == Backend::self_only);
+  REQUIRE(self.value().set_policy(Policy{}).has_value());
+  // Forced self-only on another task is refused, not silently applied to the caller.
+  Target t;
+  TaskHandle other = open_handle(t.pid());
+  other.set_backend(Backend::self_only);
+  CHECK(other.set_policy(bind_b).error() == mp::errc::backend_unavailable);
+  other.set_backend(Backend::procfs);
+  CHECK(other.mbind({fixed_range, 4096}, bind_b).error() == mp::errc::backend_unavailable);
+  CHECK(t.policy().mode == mpol_default);
+}
+
+TEST_CASE("task handle: ranges and nodes and the interleave position of a target") {
+  const Roles& r = roles();
+  Target t;
+  TaskHandle h = open_handle(t.pid());
+  const unsigned long range = t.map(8, fixed_range);
+  REQUIRE(h.mbind({range, bytes(8)}, make(Mode::bind, NodeMask{r.m})).has_value());
+  CHECK(h.served_by() == Backend::syscalls);
+  CHECK(t.touch(range, 8).counts[r.m] == 8);
+  auto node = h.node_of(range);
+  REQUIRE(node.has_value());
+  CHECK(node.value() == r.m);
+  auto at = h.policy_at(range);
+  REQUIRE(at.has_value());
+  CHECK(at.value() == make(Mode::bind, NodeMask{r.m}));
+  CHECK(h.set_home_node({range, bytes(8)}, r.m).has_value());
+  // No policy of its own on the range: the typed error.
+  const unsigned long plain = t.map(4, fixed_range + bytes(64));
+  CHECK(h.set_home_node({plain, bytes(4)}, r.m).error() == mp::errc::home_node_needs_bind);
+  // task_mbind moves no other process's pages: EINVAL with the advice.
+  mp::TaskDiagnostic diag;
+  auto moved = h.mbind({range, bytes(8)}, make(Mode::bind, NodeMask{r.b}), mp::MbindFlag::move, &diag);
+  REQUIRE_FALSE(moved.has_value());
+  CHECK(moved.error() == std::errc::invalid_argument);
+  CHECK(std::string(diag.advice).find("migrate") != std::string::npos);
+
+  REQUIRE(h.set_policy(make(Mode::interleave, NodeMask{r.a, r.b})).has_value());
+  auto next = h.interleave_next();
+  REQUIRE(next.has_value());
+  CHECK((next.value() == r.a || next.value() == r.b));
+  REQUIRE(h.set_policy(Policy{}).has_value());
+  CHECK(h.interleave_next().error() == mp::errc::not_interleaved);
+}
+
+TEST_CASE("task handle: weighted interleave set on another task follows the global weights") {
+  const Roles& r = roles();
+  const WeightsGuard weights({{r.a, 1}, {r.b, 2}, {r.m, 3}});
+  auto read = mp::read_interleave_weights(r.memory());
+  REQUIRE(read.has_value());
+  CHECK(read.value()[r.a] == 1);
+  CHECK(read.value()[r.b] == 2);
+  CHECK(read.value()[r.m] == 3);
+  Target t;
+  TaskHandle h = open_handle(t.pid());
+  REQUIRE(h.set_policy(make(Mode::weighted_interleave, r.memory())).has_value());
+  CHECK(t.policy().mode == mpol_weighted_interleave);
+  ModeCase c{"weighted", mpol_weighted_interleave, r.memory(), "", "", mpol_weighted_interleave, r.memory(),
+             Placement::spread, r.memory(), {1, 2, 3}, 600};
+  check_placement(t.alloc(600), c);
+}
+
+TEST_CASE("all threads: every thread of a process changes and the pages can follow") {
+  const Roles& r = roles();
+  Target t(TargetOptions{.threads = 4});
+  const unsigned long range = t.map(32, fixed_range);
+  REQUIRE(t.touch(range, 32).counts[r.a] == 32);  // default policy: local to node a
+  TaskHandle h = open_handle(t.pid());
+  mp::AllThreadsOptions options;
+  options.migrate_pages = true;
+  auto report = mp::set_policy_on_all_threads(h, make(Mode::bind, NodeMask{r.b}), options);
+  REQUIRE_MESSAGE(report.has_value(), report.error().message());
+  CHECK(report.value().ok());
+  CHECK(report.value().threads_set == 4);
+  CHECK(report.value().pages_not_moved == 0);
+  for (std::size_t w = 0; w < t.workers(); ++w) {
+    CAPTURE(w);
+    CHECK(t.policy(w).mode == mpol_bind);
+    CHECK(t.policy(w).nodes == NodeMask{r.b});
+  }
+  CHECK(t.query(range, 32).counts[r.b] == 32);
+}
+
+TEST_CASE("all threads: threads created during the walk are caught") {
+  const Roles& r = roles();
+  const pid_t pid = churning_process(8, 2000);
+  ::usleep(200'000);  // let the chains run
+  TaskHandle h = open_handle(pid);
+  auto report = mp::set_policy_on_all_threads(h, make(Mode::bind, NodeMask{r.b}));
+  REQUIRE_MESSAGE(report.has_value(), report.error().message());
+  const auto& rep = report.value();
+  MESSAGE("churning process: " << rep.rounds << " rounds, " << rep.threads_set << " set, " << rep.threads_already
+                               << " already had it, " << rep.threads_exited << " exited, stable " << rep.stable);
+  CHECK(rep.stable);
+  CHECK(rep.failures.empty());
+  CHECK(rep.rounds >= 2);
+  // Every thread alive afterwards -- including the generations created since -- has the policy.
+  std::size_t seen = 0;
+  for (int i = 0; i < 10; ++i) {
+    const std::vector<pid_t> wrong = threads_without(pid, mpol_bind, &seen);
+    CHECK_MESSAGE(wrong.empty(), wrong.size() << " threads kept the old policy, e.g. "
+                                               << (wrong.empty() ? 0 : wrong.front()));
+    ::usleep(20'000);
+  }
+  MESSAGE("checked " << seen << " thread observations afterwards");
+  taskmpol_test::kill_and_reap(pid);
+}
+
+TEST_CASE("task handle: a target that dies mid-operation is target_exited") {
+  const Roles& r = roles();
+  const Policy bind_b = make(Mode::bind, NodeMask{r.b});
+  SUBCASE("a target that exits on its own while being retargeted") {
+    std::fflush(nullptr);
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      ::usleep(50'000);
+      ::_exit(0);
+    }
+    TaskHandle h = open_handle(pid);
+    std::size_t calls = 0;
+    mp::result<void> last = mp::success();
+    while (last.has_value() && calls < 1'000'000) {
+      last = h.set_policy(bind_b);
+      ++calls;
+    }
+    MESSAGE(calls << " successful sets before the target exited");
+    REQUIRE_FALSE(last.has_value());
+    CHECK(last.error() == mp::errc::target_exited);
+    taskmpol_test::kill_and_reap(pid);
+    CHECK(h.policy().error() == mp::errc::target_exited);
+  }
+  SUBCASE("a 64-thread target killed during an all-threads walk") {
+    for (unsigned delay_us : {0u, 2'000u, 10'000u}) {
+      CAPTURE(delay_us);
+      Target t(TargetOptions{.threads = 64});
+      TaskHandle h = open_handle(t.pid());
+      const pid_t victim = t.pid();
+      std::thread killer([victim, delay_us] {
+        ::usleep(delay_us);
+        ::kill(victim, SIGKILL);
+      });
+      auto report = mp::set_policy_on_all_threads(h, bind_b);
+      killer.join();
+      // SIGKILL is sent, not yet delivered to all 64 threads: wait until the process is gone.
+      for (int i = 0; i < 5000 && h.alive(); ++i) ::usleep(1000);
+      if (report.has_value()) {
+        MESSAGE("finished first: " << report.value().threads_set << " set, " << report.value().threads_exited
+                                   << " exited");
+        CHECK(report.value().failures.empty());  // dying threads are "exited", never failures
+      } else {
+        CHECK(report.error() == mp::errc::target_exited);
+      }
+      CHECK(h.set_policy(bind_b).error() == mp::errc::target_exited);
+    }
+  }
+}
+
+TEST_CASE("task handle: a recycled pid cannot confuse a handle") {
+  const Roles& r = roles();
+  const pid_t pid = taskmpol_test::sleeping_child();
+  REQUIRE(pid > 0);
+  TaskHandle h = open_handle(pid);
+  REQUIRE(h.set_policy(make(Mode::bind, NodeMask{r.b})).has_value());
+  taskmpol_test::kill_and_reap(pid);
+  const pid_t again = taskmpol_test::sleeping_child_at(pid);
+  REQUIRE_MESSAGE(again == pid, "clone3 set_tid: " << std::strerror(errno));
+  for (Backend b : {Backend::automatic, Backend::syscalls, Backend::procfs}) {
+    CAPTURE(mp::backend_name(b));
+    h.set_backend(b);
+    CHECK(h.set_policy(make(Mode::bind, NodeMask{r.m})).error() == mp::errc::target_exited);
+    CHECK(h.policy().error() == mp::errc::target_exited);
+  }
+  // The new process with the same pid was never touched.
+  auto theirs = get_task(again);
+  REQUIRE(theirs.has_value());
+  CHECK(theirs.value().mode == mpol_default);
+  taskmpol_test::kill_and_reap(again);
+}
+
+TEST_CASE("task handle: permission denied is a typed error that names the privilege") {
+  constexpr uid_t nobody = 65534;
+  const Roles& r = roles();
+  Target root_target;
+  const pid_t pid = root_target.pid();
+  const int bad = in_child(nobody, [&] {
+    int out = 0;
+    auto h = TaskHandle::open(pid);
+    if (!h) return 1 << 10;
+    for (Backend b : {Backend::automatic, Backend::syscalls, Backend::procfs}) {
+      h.value().set_backend(b);
+      mp::TaskDiagnostic diag;
+      auto set = h.value().set_policy(Policy::make(Mode::bind, {}, NodeMask{r.b}).value(), &diag);
+      if (set || !(set.error() == std::errc::operation_not_permitted || set.error() == std::errc::permission_denied))
+        out |= 1;
+      if (mp::describe(set.error(), diag).find("CAP_SYS_NICE") == std::string::npos) out |= 2;
+    }
+    h.value().set_backend(Backend::automatic);
+    auto all = mp::set_policy_on_all_threads(h.value(), Policy::make(Mode::bind, {}, NodeMask{r.b}).value());
+    if (all || all.error() != std::errc::operation_not_permitted) out |= 4;
+    return out;
+  });
+  CHECK(bad == 0);
+  CHECK(root_target.policy().mode == mpol_default);
+}
+
+TEST_CASE("task handle: bad nodes are typed errors naming the node and the allowed nodes") {
+  const Roles& r = roles();
+  const NodeMask bm{r.b, r.m};
+  Cgroup cg(bm);
+  Target t;
+  cg.add(t.pid());
+  TaskHandle h = open_handle(t.pid());
+  for (Backend b : {Backend::syscalls, Backend::procfs}) {
+    CAPTURE(mp::backend_name(b));
+    h.set_backend(b);
+    {
+      mp::TaskDiagnostic diag;
+      auto e = h.set_policy(make(Mode::bind, NodeMask{r.a}), &diag);
+      REQUIRE_FALSE(e.has_value());
+      CHECK(e.error() == mp::errc::nodes_not_allowed);
+      CHECK(diag.node == r.a);
+      CHECK(diag.allowed == bm);
+      const std::string text = mp::describe(e.error(), diag);
+      MESSAGE(text);
+      CHECK(text.find("node " + std::to_string(r.a)) != std::string::npos);
+      CHECK(text.find("may allocate from nodes " + to_list(bm)) != std::string::npos);
+    }
+    {
+      mp::TaskDiagnostic diag;
+      auto e = h.set_policy(make(Mode::bind, NodeMask{r.c}), &diag);
+      REQUIRE_FALSE(e.has_value());
+      CHECK(e.error() == mp::errc::node_without_memory);
+      CHECK(diag.node == r.c);
+      CHECK(diag.node_exists);
+      const std::string text = mp::describe(e.error(), diag);
+      MESSAGE(text);
+      CHECK(text.find("node " + std::to_string(r.c) + " (nodes with memory") != std::string::npos);
+    }
+    {
+      mp::TaskDiagnostic diag;
+      auto e = h.set_policy(make(Mode::bind, NodeMask{7}), &diag);  // the VM has nodes 0-3
+      REQUIRE_FALSE(e.has_value());
+      CHECK(e.error() == mp::errc::node_without_memory);
+      CHECK(diag.node == 7);
+      CHECK_FALSE(diag.node_exists);
+      CHECK(mp::describe(e.error(), diag).find("node 7 does not exist") != std::string::npos);
+    }
+  }
+  // procfs parses strictly: a node without memory next to good ones is refused and named.
+  h.set_backend(Backend::procfs);
+  mp::TaskDiagnostic diag;
+  auto e = h.set_policy(make(Mode::bind, NodeMask{r.b, r.c}), &diag);
+  REQUIRE_FALSE(e.has_value());
+  CHECK(e.error() == mp::errc::node_without_memory);
+  CHECK(diag.node == r.c);
+  // The syscalls narrow the same nodes to the ones that have memory.
+  h.set_backend(Backend::syscalls);
+  CHECK(h.set_policy(make(Mode::bind, NodeMask{r.b, r.c})).has_value());
+  CHECK(t.policy().nodes == NodeMask{r.b});
+  t.stop();
+}
+
+TEST_CASE("all threads: timing of retargeting a 64-thread process") {
+  const Roles& r = roles();
+  Target t(TargetOptions{.threads = 64});
+  TaskHandle h = open_handle(t.pid());
+  const auto start = std::chrono::steady_clock::now();
+  auto report = mp::set_policy_on_all_threads(h, make(Mode::interleave, NodeMask{r.a, r.b}));
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  REQUIRE_MESSAGE(report.has_value(), report.error().message());
+  CHECK(report.value().ok());
+  CHECK(report.value().threads_set == 64);
+  const double ms = std::chrono::duration<double, std::milli>(elapsed).count();
+  MESSAGE("retargeting 64 threads: " << ms << " ms (" << report.value().rounds << " rounds, QEMU TCG)");
+  for (std::size_t w = 0; w < t.workers(); ++w) {
+    CAPTURE(w);
+    CHECK(t.policy(w).mode == mpol_interleave);
+  }
+}
+
+}  // TEST_SUITE
