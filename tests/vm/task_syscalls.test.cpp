@@ -231,10 +231,17 @@ TEST_CASE("get_task_mempolicy: every flag of get_mempolicy, answered for the tar
   }
   SUBCASE("MPOL_F_NODE: the target's next interleave node") {
     REQUIRE(errno_of(set_task(t.pid(), mpol_interleave, NodeMask{r.b, r.m})) == 0);
+    // The interleave position (il_prev) is reset by the target itself, in the task_work that
+    // releases its old policy on its next return to user mode; until then a remote MPOL_F_NODE
+    // answers from the position it inherited (a documented snapshot). One round trip makes the
+    // target return to user mode; after it, both views must agree exactly.
+    const Reply settled = t.ask({Op::next_node, 0, 0});
+    REQUIRE(settled.ok == 1);
     int node = -1;
     REQUIRE(errno_of(sys::get_task_mempolicy(t.pid(), &node, nullptr, 0, 0, sys::mpol_f_node)) == 0);
     const Reply own = t.ask({Op::next_node, 0, 0});
     REQUIRE(own.ok == 1);
+    CHECK(settled.mode == own.mode);
     CHECK(node == own.mode);
     CHECK(node == static_cast<int>(std::min(r.b, r.m)));
   }
