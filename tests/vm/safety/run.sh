@@ -41,7 +41,9 @@ timeout=$((seconds + 1500))
 
 if ((naive)); then
 	set +e
-	out=$("$repo/kernel/vm" run --variant naive --debug --append slab_nomerge --quiet \
+	# kasan.fault=panic: the first report ends the run (a kernel that has used freed memory
+	# goes on to wedge its tasks, and the run would only end at the timeout).
+	out=$("$repo/kernel/vm" run --variant naive --debug --append "slab_nomerge kasan.fault=panic" --quiet \
 		--timeout "$timeout" --payload "$payload" "${vm_opts[@]}" 2>&1)
 	rc=$?
 	set -e
