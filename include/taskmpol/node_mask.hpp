@@ -756,7 +756,10 @@ constexpr bool scan_plain_list(const char* p, const char* const end, NodeMask& m
 
 constexpr bool parse_plain_list(std::string_view text, NodeMask& mask) noexcept {
   constexpr std::size_t copy_limit = 256;  // what a policy text from tmpfs or procfs is at most
-  if (!std::is_constant_evaluated() && text.size() < copy_limit) {
+  // Short texts are scanned in place: for them the copy costs more than the end checks it saves
+  // (tests/bench/nodelist_parse: "5" 18 -> 13 ns, "1000,1010,1023" 30 -> 24 ns).
+  constexpr std::size_t copy_from = 24;
+  if (!std::is_constant_evaluated() && text.size() >= copy_from && text.size() < copy_limit) {
     char terminated[copy_limit];
     std::char_traits<char>::copy(terminated, text.data(), text.size());
     terminated[text.size()] = '\0';
