@@ -41,7 +41,6 @@
 #include <utility>
 #include <vector>
 
-#include <dirent.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -232,14 +231,7 @@ bool apply(const Rule& r, std::size_t index, pid_t pid, const std::string& comm)
 // One pass over /proc. `done` holds the processes already handled under the current rules.
 bool scan(const std::vector<Rule>& rules, std::set<Identity>& done) {
   std::vector<pid_t> pids;
-  if (DIR* dir = ::opendir("/proc")) {
-    while (const dirent* e = ::readdir(dir)) {
-      char* end = nullptr;
-      const long v = std::strtol(e->d_name, &end, 10);
-      if (end != e->d_name && *end == '\0' && v > 0) pids.push_back(static_cast<pid_t>(v));
-    }
-    ::closedir(dir);
-  }
+  if (!taskmpol::sys::list_processes(pids)) pids.clear();  // no /proc: nothing to do this pass
   std::sort(pids.begin(), pids.end());
   std::set<Identity> alive;
   for (pid_t pid : pids) {

@@ -42,7 +42,6 @@
 #include <string_view>
 #include <vector>
 
-#include <dirent.h>
 #include <unistd.h>
 
 namespace mp = taskmpol;
@@ -411,15 +410,9 @@ int run_show_pid(pid_t pid, bool json) {
 // needs ptrace read access) and processes that exit meanwhile are counted, not errors.
 int run_show_all(bool json) {
   std::vector<pid_t> pids;
-  if (DIR* dir = ::opendir("/proc")) {
-    while (const dirent* e = ::readdir(dir)) {
-      char* end = nullptr;
-      const long v = std::strtol(e->d_name, &end, 10);
-      if (end != e->d_name && *end == '\0' && v > 0) pids.push_back(static_cast<pid_t>(v));
-    }
-    ::closedir(dir);
-  } else {
-    std::fprintf(stderr, "taskmpol: cannot list /proc: %s (is procfs mounted?)\n", std::strerror(errno));
+  if (auto listed = taskmpol::sys::list_processes(pids); !listed) {
+    std::fprintf(stderr, "taskmpol: cannot list /proc: %s (is procfs mounted?)\n",
+                 listed.error().message().c_str());
     return exit_rejected;
   }
   std::sort(pids.begin(), pids.end());

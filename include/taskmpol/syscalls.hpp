@@ -475,6 +475,27 @@ inline result<std::size_t> read_status_field(int dirfd, std::string_view field, 
   return taskmpol::detail::posix_error(ENOENT);
 }
 
+namespace detail {
+// Appends the entries of dir whose names are positive decimal numbers (the pids in /proc, the
+// thread IDs in /proc/<pid>/task) to ids, then closes dir.
+inline result<void> numeric_entries(DIR* dir, std::vector<pid_t>& ids) noexcept {
+  errno = 0;
+  while (const dirent* entry = ::readdir(dir)) {
+    long id = 0;
+    bool digits = entry->d_name[0] != '\0';
+    for (const char* c = entry->d_name; *c != '\0' && digits; ++c) {
+      if (*c < '0' || *c > '9' || id > 100'000'000) digits = false;  // pid_max is at most 2^22
+      else id = id * 10 + (*c - '0');
+    }
+    if (digits && id > 0) ids.push_back(static_cast<pid_t>(id));
+  }
+  const int e = errno;
+  ::closedir(dir);
+  if (e != 0) return taskmpol::detail::posix_error(e);
+  return success();
+}
+}  // namespace detail
+
 // The thread IDs in the directory /proc/<tgid>/task, reached through the ".." of an
 // open_task_dir() descriptor so that it is the directory of the pinned process (a recycled tgid
 // lists nothing). Replaces the contents of tids. Allocates (the vector).
@@ -491,20 +512,16 @@ inline result<void> list_threads(int task_dirfd, std::vector<pid_t>& tids) noexc
     ::close(fd);
     return taskmpol::detail::posix_error(e);
   }
-  errno = 0;
-  while (const dirent* entry = ::readdir(dir)) {
-    long tid = 0;
-    bool digits = entry->d_name[0] != '\0';
-    for (const char* c = entry->d_name; *c != '\0' && digits; ++c) {
-      if (*c < '0' || *c > '9' || tid > 100'000'000) digits = false;  // pid_max is at most 2^22
-      else tid = tid * 10 + (*c - '0');
-    }
-    if (digits && tid > 0) tids.push_back(static_cast<pid_t>(tid));
-  }
-  const int e = errno;
-  ::closedir(dir);
-  if (e != 0) return taskmpol::detail::posix_error(e);
-  return success();
+  return detail::numeric_entries(dir, tids);
+}
+
+// The processes in /proc (of the caller's pid namespace, as procfs is mounted), in the order
+// procfs lists them (ascending). Replaces the contents of pids. Allocates (the vector).
+inline result<void> list_processes(std::vector<pid_t>& pids) noexcept {
+  pids.clear();
+  DIR* dir = ::opendir("/proc");
+  if (dir == nullptr) return taskmpol::detail::posix_error(errno);
+  return detail::numeric_entries(dir, pids);
 }
 
 }  // namespace taskmpol::sys
