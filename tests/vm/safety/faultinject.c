@@ -25,32 +25,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define NR_set_task_mempolicy 463
-#define NR_get_task_mempolicy 464
-#define NR_set_task_mempolicy_home_node 465
-#define NR_task_mbind 466
-#define MPOL_BIND 2
-#define MPOL_INTERLEAVE 3
+#include "safety.h"
+
 #define FS "/sys/kernel/debug/failslab/"
 
-struct task_mbind_args {
-	int32_t pid;
-	uint32_t mode;
-	uint64_t start, len, nmask, maxnode;
-	uint32_t flags, reserved;
-};
-
 static int failures;
-
-static int put(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n = fd < 0 ? -1 : write(fd, text, strlen(text));
-
-	if (fd >= 0)
-		close(fd);
-	return n < 0 ? -1 : 0;
-}
 
 static void check(int ok, const char *fmt, const char *what, long a, long b)
 {
@@ -60,27 +39,6 @@ static void check(int ok, const char *fmt, const char *what, long a, long b)
 	printf("faultinject: FAIL: ");
 	printf(fmt, what, a, b);
 	printf("\n");
-}
-
-static long policy_objects(void)
-{
-	static char buf[1 << 16];
-	size_t len = 0;
-	ssize_t n;
-	char *line;
-	int fd;
-
-	put("/sys/kernel/slab/numa_policy/shrink", "1");
-	/* A seq_file: each read() returns at most a page. */
-	fd = open("/proc/slabinfo", O_RDONLY);
-	if (fd < 0)
-		return -1;
-	while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
-		len += (size_t)n;
-	close(fd);
-	buf[len] = '\0';
-	line = strstr(buf, "\nnuma_policy ");
-	return line ? strtol(line + 13, NULL, 10) : -1;
 }
 
 /* The target's task policy mode and first mask word. */
@@ -100,12 +58,12 @@ static long armed(long space, long (*call)(void *), void *arg)
 	long ret;
 
 	snprintf(text, sizeof(text), "%ld", space);
-	put(FS "space", text);
-	put(FS "times", "1");
-	put("/proc/thread-self/make-it-fail", "1");
+	write_file(FS "space", text);
+	write_file(FS "times", "1");
+	write_file("/proc/thread-self/make-it-fail", "1");
 	ret = call(arg);
-	put("/proc/thread-self/make-it-fail", "0");
-	put(FS "times", "0");
+	write_file("/proc/thread-self/make-it-fail", "0");
+	write_file(FS "times", "0");
 	return ret;
 }
 
@@ -215,14 +173,14 @@ int main(void)
 		printf("faultinject: SKIP: no " FS " (needs CONFIG_FAILSLAB and debugfs: the debug kernel)\n");
 		return 77;
 	}
-	put(FS "task-filter", "Y");
+	write_file(FS "task-filter", "Y");
 	/* By default failslab spares allocations that may sleep: every one on these paths does. */
-	put(FS "ignore-gfp-wait", "N");
-	put(FS "probability", "100");
-	put(FS "interval", "1");
-	put(FS "verbose", "0");
-	put(FS "times", "0");
-	before = policy_objects();
+	write_file(FS "ignore-gfp-wait", "N");
+	write_file(FS "probability", "100");
+	write_file(FS "interval", "1");
+	write_file(FS "verbose", "0");
+	write_file(FS "times", "0");
+	before = numa_policy_objects();
 
 	/* The target: maps a region for the VMA calls, then waits. */
 	region = mmap((void *)0x700000000000UL, 1 << 20, PROT_READ | PROT_WRITE,
@@ -250,7 +208,7 @@ int main(void)
 
 	kill(target, SIGKILL);
 	waitpid(target, NULL, 0);
-	for (int i = 0; i < 50 && (after = policy_objects()) > before; i++)
+	for (int i = 0; i < 50 && (after = numa_policy_objects()) > before; i++)
 		usleep(100000);
 	printf("faultinject: numa_policy objects: before %ld, after %ld\n", before, after);
 	check(before < 0 || after <= before, "%s: %ld policies leaked (before %ld)", "numa_policy",

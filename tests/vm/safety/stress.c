@@ -41,37 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The series' private numbers (Linux 6.12 + kernel/patches only; checked before use). */
-#define NR_set_task_mempolicy 463
-#define NR_get_task_mempolicy 464
-#define NR_set_task_mempolicy_home_node 465
-#define NR_task_mbind 466
-
-#define MPOL_DEFAULT 0
-#define MPOL_PREFERRED 1
-#define MPOL_BIND 2
-#define MPOL_INTERLEAVE 3
-#define MPOL_LOCAL 4
-#define MPOL_PREFERRED_MANY 5
-#define MPOL_WEIGHTED_INTERLEAVE 6
-#define MPOL_F_STATIC_NODES (1 << 15)
-#define MPOL_F_RELATIVE_NODES (1 << 14)
-#define MPOL_F_NUMA_BALANCING (1 << 13)
-#define MPOL_F_NODE (1 << 0)
-#define MPOL_F_ADDR (1 << 1)
-#define MPOL_F_MEMS_ALLOWED (1 << 2)
-#define MPOL_MF_STRICT (1 << 0)
-
-struct task_mbind_args {
-	int32_t pid;
-	uint32_t mode;
-	uint64_t start;
-	uint64_t len;
-	uint64_t nmask;
-	uint64_t maxnode;
-	uint32_t flags;
-	uint32_t reserved;
-};
+#include "safety.h"
 
 #define MAX_TARGETS 32
 #define MASK_WORDS 16 /* 1024 nodes */
@@ -149,18 +119,6 @@ static int read_file(const char *path, char *buf, size_t size)
 		return -1;
 	buf[n] = '\0';
 	return (int)n;
-}
-
-static int write_file(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, text, strlen(text));
-	close(fd);
-	return n < 0 ? -1 : 0;
 }
 
 /* "0-1,3\n" -> memory_nodes[] */
@@ -513,28 +471,6 @@ static void cpuset_main(void)
 
 /* ---- supervisor ---------------------------------------------------------------------------- */
 
-/* Allocated numa_policy objects, after emptying the slab's free lists and KASAN's quarantine. */
-static long policy_objects(void)
-{
-	static char buf[1 << 16];
-	char *line;
-	size_t len = 0;
-	ssize_t n;
-	int fd;
-
-	write_file("/sys/kernel/slab/numa_policy/shrink", "1");
-	/* A seq_file: each read() returns at most a page. */
-	fd = open("/proc/slabinfo", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
-		len += (size_t)n;
-	close(fd);
-	buf[len] = '\0';
-	line = strstr(buf, "\nnuma_policy ");
-	return line ? strtol(line + strlen("\nnuma_policy "), NULL, 10) : -1;
-}
-
 static pid_t spawn(void (*fn)(void))
 {
 	pid_t pid = fork();
@@ -614,7 +550,7 @@ int main(int argc, char **argv)
 	if (mkdir(CGROUP, 0755) && errno != EEXIST)
 		say("stress: no cgroup %s (%s): the cpuset churn is off\n", CGROUP, strerror(errno));
 
-	before = slab_check ? policy_objects() : -1;
+	before = slab_check ? numa_policy_objects() : -1;
 	if (slab_check && before < 0) {
 		say("stress: the numa_policy slab is not visible by name in /proc/slabinfo (merged with "
 		    "another cache: boot with slab_nomerge) - the leak check is off\n");
@@ -684,7 +620,7 @@ int main(int argc, char **argv)
 	if (slab_check) {
 		/* The last targets' task_work releases ran at their exit; nothing may remain. */
 		for (int tries = 0; tries < 50; tries++) {
-			after = policy_objects();
+			after = numa_policy_objects();
 			if (after <= before)
 				break;
 			usleep(100000);
