@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: MIT
 /*
- * fault_bench: the cost of an anonymous page fault (allocation included) under the task policies
- * the series can install: default, bind, interleave, weighted interleave. Uses only the stock
- * set_mempolicy(2), so the same binary runs on the stock and the patched kernel; fastpath.sh
- * boots both alternately with -icount (guest time counts instructions) and compares.
+ * fault_bench: the cost of what the series must not slow down, measured with stock calls only so
+ * that the same binary runs on the stock and the patched kernel (fastpath.sh boots both
+ * alternately with -icount, guest time counting instructions, and compares):
  *
- *   fault_bench [--rounds N] [--mib N]
+ *   - an anonymous page fault (allocation included) under the task policies the series can
+ *     install: default, bind, interleave, weighted interleave;
+ *   - the caller's own get_mempolicy(2), plain (mode and a 1024-node mask) and with
+ *     MPOL_F_NODE|MPOL_F_ADDR on a present page, for a task without a policy: the self path
+ *     that the series reroutes; getppid(2) is the control (the same on both kernels);
  *
- * Output, one line per policy:  fault-bench: <policy> <median ns per fault> (<N> rounds of <M> pages)
+ *   fault_bench [--rounds N] [--mib N] [--calls N]
+ *
+ * Output, one line per measurement:  fault-bench: <name> <median ns> (<N> rounds of <M> ...)
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -35,6 +40,44 @@ static double now_ns(void)
 	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
+enum call { CALL_GETPPID, CALL_GET_MEMPOLICY, CALL_GET_MEMPOLICY_NODE_ADDR };
+
+/* The median over @rounds of the mean cost of @calls calls of @what, in ns. */
+static double time_calls(enum call what, int rounds, int calls, double *samples, const char *page)
+{
+	unsigned long mask[1024 / (8 * sizeof(unsigned long))];
+	int mode;
+
+	for (int r = -1; r < rounds; r++) { /* round -1 warms up */
+		double t0 = now_ns();
+
+		for (int i = 0; i < calls; i++) {
+			long ret;
+
+			switch (what) {
+			case CALL_GETPPID:
+				ret = syscall(SYS_getppid);
+				break;
+			case CALL_GET_MEMPOLICY:
+				ret = syscall(SYS_get_mempolicy, &mode, mask, 1025UL, 0UL, 0UL);
+				break;
+			default:
+				ret = syscall(SYS_get_mempolicy, &mode, NULL, 0UL, (unsigned long)page,
+					      (unsigned long)(MPOL_F_NODE | MPOL_F_ADDR));
+				break;
+			}
+			if (ret < 0) {
+				perror("fault_bench: call");
+				exit(1);
+			}
+		}
+		if (r >= 0)
+			samples[r] = (now_ns() - t0) / calls;
+	}
+	qsort(samples, (size_t)rounds, sizeof(*samples), cmp_double);
+	return samples[rounds / 2];
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -47,7 +90,15 @@ int main(int argc, char **argv)
 		{ "weighted-interleave", MPOL_WEIGHTED_INTERLEAVE },
 	};
 	unsigned long all = 0;
-	int rounds = 15, mib = 32;
+	static const struct {
+		const char *name;
+		enum call what;
+	} calls[] = {
+		{ "getppid", CALL_GETPPID },
+		{ "get_mempolicy", CALL_GET_MEMPOLICY },
+		{ "get_mempolicy-node-addr", CALL_GET_MEMPOLICY_NODE_ADDR },
+	};
+	int rounds = 15, mib = 32, ncalls = 20000;
 	size_t len, pages;
 	double *samples;
 	char buf[128], *p;
@@ -58,9 +109,11 @@ int main(int argc, char **argv)
 			rounds = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--mib"))
 			mib = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--calls"))
+			ncalls = atoi(argv[i + 1]);
 	}
-	if (rounds < 1 || mib < 1) {
-		fprintf(stderr, "usage: fault_bench [--rounds N] [--mib N]\n");
+	if (rounds < 1 || mib < 1 || ncalls < 1) {
+		fprintf(stderr, "usage: fault_bench [--rounds N] [--mib N] [--calls N]\n");
 		return 2;
 	}
 	len = (size_t)mib << 20;
@@ -110,5 +163,18 @@ int main(int argc, char **argv)
 		       samples[rounds / 2], rounds, pages);
 	}
 	syscall(SYS_set_mempolicy, MPOL_DEFAULT, NULL, 0UL);
+
+	/* The caller's own queries, with no task policy (the common case) and a present page. */
+	{
+		char *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (page == MAP_FAILED)
+			return 2;
+		page[0] = 1;
+		for (size_t k = 0; k < sizeof(calls) / sizeof(calls[0]); k++)
+			printf("fault-bench: %s %.1f (%d rounds of %d calls)\n", calls[k].name,
+			       time_calls(calls[k].what, rounds, ncalls, samples, page), rounds, ncalls);
+		munmap(page, 4096);
+	}
 	return 0;
 }
