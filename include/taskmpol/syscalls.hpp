@@ -102,11 +102,11 @@ inline constexpr long set_mempolicy_home_node = 450;
 #endif
 
 // The task mempolicy series (kernel/patches on Linux 6.12). Its numbers exist only in the series'
-// x86_64 and i386 tables. They are deliberately NOT taken from <sys/syscall.h>: on upstream 6.13+
-// the same numbers are other calls (463 is setxattrat), which is why they are issued only after
-// task_mempolicy_available() has positively detected the series. x32 (__ILP32__ on x86_64) uses a
-// different table and is not covered by the series.
-#if (defined(__x86_64__) && !defined(__ILP32__)) || defined(__i386__)
+// tables: x86_64, i386 and the generic table (arm64). They are deliberately NOT taken from
+// <sys/syscall.h>: on upstream 6.13+ the same numbers are other calls (463 is setxattrat), which is
+// why they are issued only after task_mempolicy_support() has positively detected the series with
+// the ABI this library speaks. x32 (__ILP32__ on x86_64) uses a different table and is not covered.
+#if (defined(__x86_64__) && !defined(__ILP32__)) || defined(__i386__) || defined(__aarch64__)
 inline constexpr long set_task_mempolicy = 463;
 inline constexpr long get_task_mempolicy = 464;
 inline constexpr long set_task_mempolicy_home_node = 465;
@@ -187,55 +187,185 @@ inline result<long> invoke(long number, Args... args) noexcept {
   return ret;
 }
 
-// Series detection state. 0: not probed yet, 1: absent, 2: present.
+// Series detection state, and the test override, as a SeriesState value (0: not probed yet / no
+// override).
 inline std::atomic<int> series_cache{0};
-// Test override. 0: probe the kernel, 1: force absent, 2: force present.
 inline std::atomic<int> series_override{0};
 
 }  // namespace detail
 
 // ---------------------------------------------------------------------------------------------
 // Series detection.
+//
+// The series changed its ABI once: version 1 addressed the target by pid (a pid can be recycled
+// between the moment a caller picks it and the call), version 2 addresses it by pidfd, with the
+// same numbers. A library built for one version must never call a kernel with the other: the same
+// registers mean different things. Detection therefore reads files only, never issues a number:
+//
+//   /sys/kernel/mm/mempolicy/task_mempolicy_abi   "2\n" on ABI 2 kernels; absent before
+//   /proc/self/mempolicy                          the series' procfs file (every version)
+//
+// A stock kernel has neither file.
 
-// The series' procfs file. A kernel that has it also has the series' syscalls at the numbers
-// above; no upstream kernel has either file or calls.
+// The ABI version this library speaks.
+inline constexpr int task_mempolicy_abi = 2;
+
+// The series' procfs file and ABI file, relative to the root of the system ("/" normally).
 inline constexpr const char* series_probe_path = "/proc/self/mempolicy";
+inline constexpr const char* series_abi_path = "/sys/kernel/mm/mempolicy/task_mempolicy_abi";
 
-// Asks the kernel afresh (no cache, no override): does the series' procfs file exist?
-// Only existence is checked (F_OK), so permissions or an unreadable file cannot hide the series.
-// Without /proc mounted the answer is "absent", which errs on the side of never issuing a number
-// that may mean another call.
-[[nodiscard]] inline bool probe_task_mempolicy_series() noexcept {
-  const int saved = errno;  // a negative answer is not an error for the caller
-  const bool present = ::faccessat(AT_FDCWD, series_probe_path, F_OK, 0) == 0;
+// probe_task_mempolicy_abi()'s answer when the series is there but its ABI version is not known.
+inline constexpr int task_mempolicy_abi_unknown = -1;
+
+namespace detail {
+
+// root + rel in out (NUL terminated); false when it does not fit or root holds a NUL.
+inline bool root_path(char (&out)[4096], std::string_view root, const char* rel) noexcept {
+  if (root.find('\0') != std::string_view::npos) return false;
+  while (!root.empty() && root.back() == '/') root.remove_suffix(1);
+  const std::string_view tail(rel);
+  if (root.size() + tail.size() >= sizeof(out)) return false;
+  root.copy(out, root.size());
+  tail.copy(out + root.size(), tail.size());
+  out[root.size() + tail.size()] = '\0';
+  return true;
+}
+
+// True when path exists (errno preserved).
+inline bool path_exists(const char* path) noexcept {
+  const int saved = errno;
+  const bool present = ::faccessat(AT_FDCWD, path, F_OK, 0) == 0;
   errno = saved;
   return present;
 }
 
-// True when the running kernel has the task mempolicy series. The probe runs once per process;
-// tests may override the answer (see testing::override_series_detection).
-[[nodiscard]] inline bool task_mempolicy_available() noexcept {
-  if constexpr (nr::set_task_mempolicy == nr::unavailable) {
-    return false;  // no numbers for this architecture: never, whatever the override says
-  } else {
-    const int forced = detail::series_override.load(std::memory_order_relaxed);
-    if (forced != 0) return forced == 2;
-    int state = detail::series_cache.load(std::memory_order_relaxed);
-    if (state == 0) {
-      // Two threads may both probe; they get the same answer, so the race is harmless.
-      state = probe_task_mempolicy_series() ? 2 : 1;
-      detail::series_cache.store(state, std::memory_order_relaxed);
+}  // namespace detail
+
+// Asks the running system afresh (no cache, no override) which ABI of the series it offers:
+//   0                            no series (neither file exists);
+//   N > 0                        the ABI file reads exactly the decimal N (no sign, blank or leading
+//                                zero; one trailing newline or none);
+//   1                            no ABI file, but /proc/self/mempolicy and /sys/kernel/mm exist (v1);
+//   task_mempolicy_abi_unknown   the series' procfs file exists but the ABI file cannot be read, does
+//                                not hold a plain version number, or sysfs is not mounted (no
+//                                /sys/kernel/mm: the absence of the ABI file then proves nothing).
+// root ("/" for the running system) lets tests point the probe at a synthetic tree. Reads files
+// only: never a syscall of the series. errno is preserved.
+[[nodiscard]] inline int probe_task_mempolicy_abi(std::string_view root = "/") noexcept {
+  char abi_path[4096];
+  char procfs_path[4096];
+  char mm_dir[4096];
+  if (!detail::root_path(abi_path, root, series_abi_path) || !detail::root_path(procfs_path, root, series_probe_path) ||
+      !detail::root_path(mm_dir, root, "/sys/kernel/mm")) {
+    return task_mempolicy_abi_unknown;
+  }
+  const int saved = errno;
+  int fd = -1;
+  do {
+    fd = ::open(abi_path, O_RDONLY | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
+    const int open_error = errno;
+    errno = saved;
+    const bool procfs = detail::path_exists(procfs_path);
+    if (open_error != ENOENT) return task_mempolicy_abi_unknown;  // there, but unreadable (EACCES, ...)
+    if (!procfs) return 0;
+    return detail::path_exists(mm_dir) ? 1 : task_mempolicy_abi_unknown;
+  }
+  char text[16];
+  std::size_t total = 0;
+  bool too_long = false;
+  while (true) {
+    const ssize_t n = ::read(fd, text + total, sizeof(text) - total);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (n < 0) too_long = true;  // a read error: treat the content as unknown
+      break;
     }
-    return state == 2;
+    total += static_cast<std::size_t>(n);
+    if (total == sizeof(text)) {
+      too_long = true;
+      break;
+    }
+  }
+  ::close(fd);
+  errno = saved;
+  if (too_long) return task_mempolicy_abi_unknown;
+  std::size_t digits = 0;
+  int version = 0;
+  while (digits < total && text[digits] >= '0' && text[digits] <= '9') {
+    if (version > 1'000'000) return task_mempolicy_abi_unknown;  // no such version; also no overflow
+    version = version * 10 + (text[digits] - '0');
+    ++digits;
+  }
+  const bool newline_only = total == digits || (total == digits + 1 && text[digits] == '\n');
+  const bool leading_zero = digits > 1 && text[0] == '0';
+  if (digits == 0 || !newline_only || leading_zero || version == 0) return task_mempolicy_abi_unknown;
+  return version;
+}
+
+// True when the running kernel has the series in any version (its procfs file or its ABI file).
+// Asks afresh, like probe_task_mempolicy_abi().
+[[nodiscard]] inline bool probe_task_mempolicy_series() noexcept { return probe_task_mempolicy_abi() != 0; }
+
+namespace detail {
+
+// What detection concluded; the values are stored in series_cache and series_override.
+enum class SeriesState : int {
+  unknown = 0,   // not probed yet (cache) / no override
+  absent = 1,    // stock kernel, or an architecture without the series' numbers
+  match = 2,     // the ABI this library speaks
+  abi_1 = 3,     // the pid-addressed ABI 1
+  other = 4,     // another or an unreadable ABI
+};
+
+inline SeriesState classify_abi(int abi) noexcept {
+  if (abi == 0) return SeriesState::absent;
+  if (abi == task_mempolicy_abi) return SeriesState::match;
+  if (abi == 1) return SeriesState::abi_1;
+  return SeriesState::other;
+}
+
+}  // namespace detail
+
+// Success when the running kernel has the series with the ABI this library speaks; otherwise why
+// not, without any syscall of the series: errc::unsupported_kernel (no series, or no numbers for
+// this architecture), errc::series_abi_1 (the pid-addressed version), errc::series_abi_unknown.
+// The probe runs once per process (two threads may both probe: same answer, harmless race); tests
+// may override it (testing::override_series_detection).
+[[nodiscard]] inline result<void> task_mempolicy_support() noexcept {
+  if constexpr (nr::set_task_mempolicy == nr::unavailable) {
+    return errc::unsupported_kernel;  // no numbers for this architecture: never, whatever the override says
+  } else {
+    auto state = static_cast<detail::SeriesState>(detail::series_override.load(std::memory_order_relaxed));
+    if (state == detail::SeriesState::unknown) {
+      state = static_cast<detail::SeriesState>(detail::series_cache.load(std::memory_order_relaxed));
+      if (state == detail::SeriesState::unknown) {
+        state = detail::classify_abi(probe_task_mempolicy_abi());
+        detail::series_cache.store(static_cast<int>(state), std::memory_order_relaxed);
+      }
+    }
+    switch (state) {
+      case detail::SeriesState::match: return success();
+      case detail::SeriesState::abi_1: return errc::series_abi_1;
+      case detail::SeriesState::other: return errc::series_abi_unknown;
+      case detail::SeriesState::unknown:
+      case detail::SeriesState::absent: break;
+    }
+    return errc::unsupported_kernel;
   }
 }
+
+// True when the series' calls may be issued (task_mempolicy_support() succeeds).
+[[nodiscard]] inline bool task_mempolicy_available() noexcept { return task_mempolicy_support().has_value(); }
 
 namespace testing {
 
 enum class SeriesDetection : int {
-  probe = 0,           // normal behaviour: ask the kernel (cached)
-  force_absent = 1,    // behave as on a kernel without the series
-  force_present = 2,   // issue the series' numbers even though the probe says no: tests only
+  probe = 0,          // normal behaviour: ask the kernel (cached)
+  force_absent = 1,   // behave as on a kernel without the series
+  force_present = 2,  // behave as on a kernel with this library's ABI: issues the numbers. Tests only
+  force_abi_1 = 3,    // behave as on a kernel with the series' pid-addressed ABI 1
 };
 
 // Test hook: overrides series detection for the whole process. Forcing "present" on a kernel
@@ -303,34 +433,35 @@ inline result<unsigned long> move_pages(pid_t pid, unsigned long count, void** p
 }
 
 // ---------------------------------------------------------------------------------------------
-// Raw wrappers for the series' calls. Each one first checks task_mempolicy_available() and, on any
-// kernel without the series, returns errc::unsupported_kernel without issuing a syscall: the
-// numbers mean other calls upstream. pid 0 means the caller; a TID addresses one thread.
+// Raw wrappers for the series' calls. Each one first checks task_mempolicy_support() and, on any
+// kernel without the series' ABI 2, returns its error without issuing a syscall: the numbers mean
+// other calls upstream, and other arguments on an ABI 1 kernel. pid 0 means the caller; a TID
+// addresses one thread.
 
 inline result<void> set_task_mempolicy(pid_t pid, int mode, const unsigned long* nmask,
                                        unsigned long maxnode) noexcept {
-  if (!task_mempolicy_available()) return errc::unsupported_kernel;
+  TASKMPOL_TRYV(task_mempolicy_support());
   TASKMPOL_TRYV(detail::invoke(nr::set_task_mempolicy, pid, mode, nmask, maxnode));
   return success();
 }
 
 inline result<void> get_task_mempolicy(pid_t pid, int* mode, unsigned long* nmask, unsigned long maxnode,
                                        unsigned long addr, unsigned long flags) noexcept {
-  if (!task_mempolicy_available()) return errc::unsupported_kernel;
+  TASKMPOL_TRYV(task_mempolicy_support());
   TASKMPOL_TRYV(detail::invoke(nr::get_task_mempolicy, pid, mode, nmask, maxnode, addr, flags));
   return success();
 }
 
 inline result<void> set_task_mempolicy_home_node(pid_t pid, unsigned long start, unsigned long len,
                                                  unsigned long home_node, unsigned long flags) noexcept {
-  if (!task_mempolicy_available()) return errc::unsupported_kernel;
+  TASKMPOL_TRYV(task_mempolicy_support());
   TASKMPOL_TRYV(detail::invoke(nr::set_task_mempolicy_home_node, pid, start, len, home_node, flags));
   return success();
 }
 
 // size is the number of bytes of *args the kernel may read: task_mbind_args_size_v0 for this layout.
 inline result<void> task_mbind(const task_mbind_args* args, std::size_t size) noexcept {
-  if (!task_mempolicy_available()) return errc::unsupported_kernel;
+  TASKMPOL_TRYV(task_mempolicy_support());
   TASKMPOL_TRYV(detail::invoke(nr::task_mbind, args, size));
   return success();
 }

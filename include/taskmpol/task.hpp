@@ -7,7 +7,9 @@
 //                          the allowed nodes, from the stock status file): used when the syscalls
 //                          answer ENOSYS (a seccomp profile that does not know them)
 //   3. Backend::self_only  the stock syscalls (self.hpp), when the handle names the calling thread
-//   4. errc::unsupported_kernel, without any syscall the kernel might not mean (syscalls.hpp)
+//   4. errc::unsupported_kernel (no series) or errc::series_abi_1 / series_abi_unknown (the series
+//      with another ABI than this library's), without any syscall the kernel might not mean
+//      (syscalls.hpp: task_mempolicy_support)
 //
 // Process-wide helpers follow the handle: a policy belongs to a thread, and a new thread inherits
 // its creator's, so set_policy_on_all_threads() walks /proc/<pid>/task until the list is stable.
@@ -287,8 +289,8 @@ class TaskHandle {
   }
 
   // Forces a backend (Backend::automatic: choose per call). A forced backend that cannot serve a
-  // call fails it with errc::backend_unavailable (or errc::unsupported_kernel for the series'
-  // backends on a kernel without the series) instead of falling back.
+  // call fails it with errc::backend_unavailable (or task_mempolicy_support()'s error for the
+  // series' backends on a kernel without the series' ABI 2) instead of falling back.
   void set_backend(Backend b) noexcept { forced_ = b; }
   [[nodiscard]] Backend backend() const noexcept { return forced_; }
   // The backend that served (or last tried) the previous call; automatic before any call.
@@ -319,7 +321,8 @@ class TaskHandle {
   // Replaces the thread's policy (its future allocations outside ranges with their own policy;
   // no page moves). Errors: errc::node_without_memory / errc::nodes_not_allowed (diag names the
   // node, the nodes with memory and the target's allowed nodes); EPERM (diag: which privilege);
-  // errc::target_exited; errc::unsupported_kernel for another thread without the series;
+  // errc::target_exited; errc::unsupported_kernel / series_abi_1 / series_abi_unknown for another
+  // thread without the series' ABI 2;
   // errc::backend_unavailable for procfs with the balancing flag (its grammar lacks it).
   [[nodiscard]] result<void> set_policy(const Policy& policy, TaskDiagnostic* diag = nullptr) const noexcept {
     TaskDiagnostic scratch;
@@ -546,7 +549,8 @@ class TaskHandle {
     served_ = Backend::automatic;
     const bool caller = is_caller();
     if (!caller && !alive()) return errc::target_exited;
-    const bool series = sys::task_mempolicy_available();
+    // The procfs file is the series' too: without this library's ABI neither backend is used.
+    const result<void> series = sys::task_mempolicy_support();
 
     std::array<Backend, 3> order{};
     std::size_t count = 0;
@@ -555,11 +559,11 @@ class TaskHandle {
         if (series) order[count++] = Backend::syscalls;
         if (series && procfs_serves(op)) order[count++] = Backend::procfs;
         if (caller) order[count++] = Backend::self_only;
-        if (count == 0) return errc::unsupported_kernel;
+        if (count == 0) return series.error();
         break;
       case Backend::syscalls:
       case Backend::procfs:
-        if (!series) return errc::unsupported_kernel;
+        if (!series) return series.error();
         if (forced_ == Backend::procfs && !procfs_serves(op)) return errc::backend_unavailable;
         order[count++] = forced_;
         break;
