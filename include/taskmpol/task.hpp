@@ -175,7 +175,9 @@ inline constexpr NodeMask any_node = NodeMask::first_n(NodeMask::capacity);
 // /proc/<tgid>/task/<tid> directory, whose procfs inode refers to that very thread (struct pid),
 // so its lookups fail once the thread has gone even if the tid is reused.
 //
-// Not thread-safe: served_by() records the last call; use one handle per thread (open_thread()).
+// Threads: the const members keep no state of their own, so several threads may call them on one
+// handle at once (set_backend(), moves and assignment need the handle to themselves). Which backend
+// served a call is reported in its TaskDiagnostic (`backend`), not stored in the handle.
 class TaskHandle {
  public:
   // The calling thread. Works on every kernel (the stock syscalls serve it when the series is
@@ -293,8 +295,6 @@ class TaskHandle {
   // series' backends on a kernel without the series' ABI 2) instead of falling back.
   void set_backend(Backend b) noexcept { forced_ = b; }
   [[nodiscard]] Backend backend() const noexcept { return forced_; }
-  // The backend that served (or last tried) the previous call; automatic before any call.
-  [[nodiscard]] Backend served_by() const noexcept { return served_; }
 
   // The thread's policy (not a range's: see policy_at). With static/relative flags the syscalls
   // and self-only report the nodes as given; procfs prints the nodes in effect (mpol_to_str).
@@ -475,7 +475,6 @@ class TaskHandle {
   [[nodiscard]] result<unsigned long> migrate_pages(const NodeMask& from, const NodeMask& to) const noexcept {
     const bool caller_process = tgid_ == ::getpid();
     if (!caller_process && !alive()) return errc::target_exited;
-    served_ = Backend::automatic;
     const KernelMaskArg f = from.kernel_arg();
     const KernelMaskArg t = to.kernel_arg();
     auto r = sys::migrate_pages(caller_process ? 0 : tgid_, f.maxnode, f.nmask, t.nmask);
@@ -499,7 +498,6 @@ class TaskHandle {
     std::swap(tgid_, o.tgid_);
     std::swap(tid_, o.tid_);
     std::swap(forced_, o.forced_);
-    std::swap(served_, o.served_);
   }
 
   // A thread of process tgid, known to exist a moment ago.
@@ -546,7 +544,6 @@ class TaskHandle {
     TaskDiagnostic& d = diag != nullptr ? *diag : scratch;
     d = TaskDiagnostic{};
     d.tid = tid_;
-    served_ = Backend::automatic;
     const bool caller = is_caller();
     if (!caller && !alive()) return errc::target_exited;
     // The procfs file is the series' too: without this library's ABI neither backend is used.
@@ -575,7 +572,6 @@ class TaskHandle {
 
     result<T> r = detail::posix_error(ENOSYS);
     for (std::size_t i = 0; i < count; ++i) {
-      served_ = order[i];
       d.backend = order[i];
       r = call(order[i], caller ? pid_t{0} : tid_);
       // Only ENOSYS falls through: the calls are blocked (seccomp) or compiled out. Any other answer
@@ -618,7 +614,6 @@ class TaskHandle {
   pid_t tgid_ = 0;
   pid_t tid_ = 0;
   Backend forced_ = Backend::automatic;
-  mutable Backend served_ = Backend::automatic;
 };
 
 // ---------------------------------------------------------------------------------------------

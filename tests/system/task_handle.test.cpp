@@ -90,10 +90,10 @@ TEST_SUITE("task handle") {
     CHECK(h.value().tid() == mp::sys::gettid());
     CHECK(h.value().is_caller());
     CHECK(h.value().alive());
-    CHECK(h.value().served_by() == Backend::automatic);
 
-    REQUIRE(h.value().set_policy(prefer0()));
-    CHECK(h.value().served_by() == (series_present() ? Backend::syscalls : Backend::self_only));
+    mp::TaskDiagnostic diag;
+    REQUIRE(h.value().set_policy(prefer0(), &diag));
+    CHECK(diag.backend == (series_present() ? Backend::syscalls : Backend::self_only));
     auto own = mp::get_self_policy();
     REQUIRE(own);
     CHECK(own.value() == prefer0());
@@ -108,8 +108,8 @@ TEST_SUITE("task handle") {
     // Forcing the stock syscalls works for the caller on every kernel.
     h.value().set_backend(Backend::self_only);
     CHECK(h.value().backend() == Backend::self_only);
-    REQUIRE(h.value().set_policy(Policy{}));
-    CHECK(h.value().served_by() == Backend::self_only);
+    REQUIRE(h.value().set_policy(Policy{}, &diag));
+    CHECK(diag.backend == Backend::self_only);
     CHECK(h.value().policy().value() == Policy{});
   }
 

@@ -101,15 +101,16 @@ TEST_CASE("task handle: every backend sets and reads a policy on a forked target
     TaskHandle h = open_handle(t.pid());
     h.set_backend(b);
     CHECK(h.tid() == t.tid(0));
-    REQUIRE(h.set_policy(bind_b).has_value());
-    CHECK(h.served_by() == expected);
+    mp::TaskDiagnostic diag;
+    REQUIRE(h.set_policy(bind_b, &diag).has_value());
+    CHECK(diag.backend == expected);
     CHECK(t.policy(0).mode == mpol_bind);
     CHECK(t.policy(0).nodes == NodeMask{r.b});
     CHECK(t.policy(1).mode == mpol_default);  // the policy is per thread
-    auto seen = h.policy();
+    auto seen = h.policy(&diag);
     REQUIRE(seen.has_value());
     CHECK(seen.value() == bind_b);
-    CHECK(h.served_by() == expected);
+    CHECK(diag.backend == expected);
     auto allowed = h.mems_allowed();
     REQUIRE(allowed.has_value());
     CHECK(allowed.value() == t.mems_allowed());
@@ -130,9 +131,10 @@ TEST_CASE("task handle: every backend sets and reads a policy on a forked target
   auto self = TaskHandle::self();
   REQUIRE(self.has_value());
   self.value().set_backend(Backend::self_only);
-  REQUIRE(self.value().set_policy(bind_b).has_value());
+  mp::TaskDiagnostic self_diag;
+  REQUIRE(self.value().set_policy(bind_b, &self_diag).has_value());
   CHECK(get_self().value().mode == mpol_bind);
-  CHECK(self.value().served_by() == Backend::self_only);
+  CHECK(self_diag.backend == Backend::self_only);
   REQUIRE(self.value().set_policy(Policy{}).has_value());
   // Forced self-only on another task is refused, not silently applied to the caller.
   Target t;
@@ -149,8 +151,9 @@ TEST_CASE("task handle: ranges and nodes and the interleave position of a target
   Target t;
   TaskHandle h = open_handle(t.pid());
   const unsigned long range = t.map(8, fixed_range);
-  REQUIRE(h.mbind({range, bytes(8)}, make(Mode::bind, NodeMask{r.m})).has_value());
-  CHECK(h.served_by() == Backend::syscalls);
+  mp::TaskDiagnostic served;
+  REQUIRE(h.mbind({range, bytes(8)}, make(Mode::bind, NodeMask{r.m}), {}, &served).has_value());
+  CHECK(served.backend == Backend::syscalls);
   CHECK(t.touch(range, 8).counts[r.m] == 8);
   auto node = h.node_of(range);
   REQUIRE(node.has_value());
