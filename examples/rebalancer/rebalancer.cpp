@@ -20,7 +20,7 @@
 // A process that exits mid-action is logged and forgotten. SIGHUP reloads RULES (processes are
 // then matched against the new rules); SIGTERM and SIGINT end it with exit 0. --once scans once.
 // Exit 1 on an unreadable or invalid RULES file at start (a bad reload keeps the old rules),
-// 3 when the kernel lacks the taskmpol series.
+// 3 when the kernel lacks the taskmpol series (or has it with another ABI than the library's).
 #include <taskmpol/policy.hpp>
 #include <taskmpol/syscalls.hpp>
 #include <taskmpol/task.hpp>
@@ -177,6 +177,16 @@ std::optional<Identity> identity(pid_t pid) {
   return id;
 }
 
+// Why this kernel cannot serve the daemon: no series, or the series with another ABI.
+void print_unsupported(std::error_code e) {
+  if (e == mp::errc::unsupported_kernel) {
+    std::fprintf(stderr, "rebalancer: this kernel lacks task mempolicy support (needs the taskmpol kernel series: "
+                         "see kernel/README.md)\n");
+  } else {
+    std::fprintf(stderr, "rebalancer: %s\n", e.message().c_str());
+  }
+}
+
 std::string now_text() {
   std::time_t t = std::time(nullptr);
   char buf[32];
@@ -197,9 +207,8 @@ bool apply(const Rule& r, std::size_t index, pid_t pid, const std::string& comm)
     options.migrate_pages = r.migrate;
     auto report = mp::set_policy_on_all_threads(handle.value(), r.policy, options);
     if (!report) {
-      if (report.error() == mp::errc::unsupported_kernel) {
-        std::fprintf(stderr, "rebalancer: this kernel lacks task mempolicy support (needs the taskmpol kernel series: "
-                             "see kernel/README.md)\n");
+      if (auto support = mp::sys::task_mempolicy_support(); !support) {
+        print_unsupported(support.error());
         return false;
       }
       if (report.error() == mp::errc::target_exited || report.error() == std::errc::no_such_process) {
@@ -289,9 +298,8 @@ int main(int argc, char** argv) {
 
   auto rules = load_rules(rules_path);
   if (!rules) return 1;
-  if (!mp::sys::task_mempolicy_available()) {
-    std::fprintf(stderr, "rebalancer: this kernel lacks task mempolicy support (needs the taskmpol kernel series: "
-                         "see kernel/README.md)\n");
+  if (auto support = mp::sys::task_mempolicy_support(); !support) {
+    print_unsupported(support.error());
     return 3;
   }
 

@@ -19,7 +19,8 @@
 //   taskmpol weights [NODE=W ...]                   read or write the global interleave weights
 //
 // Exit status: 0 success; 1 rejected policy or failed request (including a partial failure);
-// 2 usage error; 3 the running kernel lacks the taskmpol series (cross-task commands need it).
+// 2 usage error; 3 the running kernel lacks the taskmpol series, or has it with another ABI than
+// this build's (cross-task commands need it: ABI 2, targets addressed by pidfd).
 //
 // Only public headers are used: this is also an example of the API.
 #include <taskmpol/self.hpp>
@@ -218,7 +219,10 @@ int run_show(bool json) {
 constexpr const char* unsupported_text =
     "this kernel lacks task mempolicy support (needs the taskmpol kernel series: see kernel/README.md)";
 
-bool is_unsupported(std::error_code e) { return e == mp::errc::unsupported_kernel; }
+// No series, or the series with another ABI than this library's: exit 3 either way.
+bool is_unsupported(std::error_code e) {
+  return e == mp::errc::unsupported_kernel || e == mp::errc::series_abi_1 || e == mp::errc::series_abi_unknown;
+}
 bool is_permission(std::error_code e) {
   return e == std::errc::operation_not_permitted || e == std::errc::permission_denied;
 }
@@ -253,7 +257,8 @@ std::optional<mp::NodeMask> status_mems_allowed(pid_t pid) {
 // the library's describe() names the node, the nodes with memory and the target's cpuset; without
 // one (the all-threads walk keeps only the error) the same facts are looked up here.
 std::string explain(std::error_code e, pid_t pid, pid_t tid, const mp::TaskDiagnostic* diag) {
-  if (is_unsupported(e)) return unsupported_text;
+  if (e == mp::errc::unsupported_kernel) return unsupported_text;
+  if (is_unsupported(e)) return e.message();  // the ABI versions and what to do
   if (diag != nullptr) {
     std::string text = mp::describe(e, *diag);
     if (e == mp::errc::nodes_not_allowed && !diag->allowed_known) {
@@ -744,7 +749,7 @@ int main(int argc, char** argv) {
   CLI::App app{"taskmpol: read, check and (with the kernel series) change the NUMA memory policies of running processes"};
   app.require_subcommand(1);
   app.footer("Exit status: 0 success, 1 rejected policy text or failed request (also a partial failure), "
-             "2 usage error, 3 the running kernel lacks the taskmpol series.");
+             "2 usage error, 3 the running kernel lacks the taskmpol series (or has another ABI of it).");
 
   std::string text;
   std::optional<std::string> memory_option;

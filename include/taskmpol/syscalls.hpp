@@ -139,12 +139,26 @@ inline constexpr long gettid = unavailable;
 
 }  // namespace nr
 
+// How the series' calls (ABI 2) name their target: a pidfd (pidfd_open(2), clone3 CLONE_PIDFD). A
+// process pidfd names the thread-group leader; a thread pidfd (pidfd_thread, Linux 6.9+) exactly
+// that thread. The kernel resolves the pidfd to the task it was opened for, so a pid number that
+// was recycled after that task exited cannot redirect the call (the answer is ESRCH). The caller
+// names itself with one of the sentinels below (upstream's <linux/pidfd.h> values since 6.15):
+// there is no "0 means self", 0 is an ordinary descriptor number.
+inline constexpr int pidfd_self_thread = -10000;        // PIDFD_SELF_THREAD: the calling thread
+inline constexpr int pidfd_self_thread_group = -20000;  // PIDFD_SELF_THREAD_GROUP: its thread-group leader
+
+// PIDFD_THREAD (uapi/linux/pidfd.h, Linux 6.9+): pidfd_open() flag for a pidfd of one thread, and the
+// file status flag (fcntl F_GETFL) that tells a thread pidfd from a process pidfd.
+inline constexpr unsigned pidfd_thread = O_EXCL;
+
 // The series' task_mbind(2) argument block, version 0 (48 bytes). Fixed-width fields with explicit
 // padding so a 32-bit caller on a 64-bit kernel passes the same layout; the kernel reads it with
 // copy_struct_from_user(), so later versions may grow it (a larger size is accepted only when the
-// tail is zero). `reserved` is the kernel's `__reserved` (a name C++ reserves); it must be zero.
+// tail is zero; a size below 48 is EINVAL, above the page size E2BIG). `reserved` is the kernel's
+// `__reserved` (a name C++ reserves); it must be zero.
 struct task_mbind_args {
-  __s32 pid;              // target thread (TID) or 0 for the caller
+  __s32 pidfd;            // the target: a pidfd, or pidfd_self_thread / pidfd_self_thread_group
   __u32 mode;             // MPOL_* mode with MPOL_F_* mode flags ORed in
   __aligned_u64 start;    // first byte of the range in the target's address space (page aligned)
   __aligned_u64 len;      // length of the range in bytes
@@ -433,46 +447,59 @@ inline result<unsigned long> move_pages(pid_t pid, unsigned long count, void** p
 }
 
 // ---------------------------------------------------------------------------------------------
-// Raw wrappers for the series' calls. Each one first checks task_mempolicy_support() and, on any
-// kernel without the series' ABI 2, returns its error without issuing a syscall: the numbers mean
-// other calls upstream, and other arguments on an ABI 1 kernel. pid 0 means the caller; a TID
-// addresses one thread.
+// Raw wrappers for the series' calls (ABI 2). Each one first checks task_mempolicy_support() and,
+// on any kernel without the series' ABI 2, returns its error without issuing a syscall: the numbers
+// mean other calls upstream, and pids instead of pidfds on an ABI 1 kernel. Arguments are exactly
+// the kernel's. `pidfd` names the target (see pidfd_self_thread above). Errors besides the policy's
+// own (those of the stock call): EBADF (not a pidfd), ESRCH (the pidfd's task has exited, also when
+// its number has been recycled since), EINVAL (a task outside the caller's pid namespace, a kernel
+// thread or user worker, unknown flags), EPERM (see each call).
 
-inline result<void> set_task_mempolicy(pid_t pid, int mode, const unsigned long* nmask,
-                                       unsigned long maxnode) noexcept {
+// Replaces the target thread's policy. Another thread installs it at its next return to user mode
+// (at once when it runs in user mode; after the syscall it sleeps in, or when a stopped thread
+// continues); every observer (get_task_mempolicy, the target's own get_mempolicy, procfs,
+// numa_maps, threads the target creates) sees the new policy as soon as this returns. flags must
+// be 0. EPERM: the caller neither owns the target nor has CAP_SYS_NICE in its user namespace (or an
+// LSM refused: EACCES).
+inline result<void> set_task_mempolicy(int pidfd, int mode, const unsigned long* nmask, unsigned long maxnode,
+                                       unsigned flags) noexcept {
   TASKMPOL_TRYV(task_mempolicy_support());
-  TASKMPOL_TRYV(detail::invoke(nr::set_task_mempolicy, pid, mode, nmask, maxnode));
+  TASKMPOL_TRYV(detail::invoke(nr::set_task_mempolicy, pidfd, mode, nmask, maxnode, flags));
   return success();
 }
 
-inline result<void> get_task_mempolicy(pid_t pid, int* mode, unsigned long* nmask, unsigned long maxnode,
+// get_mempolicy(2) for the target (the same flags; addr is an address of the target). EPERM
+// without ptrace read access to the target.
+inline result<void> get_task_mempolicy(int pidfd, int* mode, unsigned long* nmask, unsigned long maxnode,
                                        unsigned long addr, unsigned long flags) noexcept {
   TASKMPOL_TRYV(task_mempolicy_support());
-  TASKMPOL_TRYV(detail::invoke(nr::get_task_mempolicy, pid, mode, nmask, maxnode, addr, flags));
+  TASKMPOL_TRYV(detail::invoke(nr::get_task_mempolicy, pidfd, mode, nmask, maxnode, addr, flags));
   return success();
 }
 
-inline result<void> set_task_mempolicy_home_node(pid_t pid, unsigned long start, unsigned long len,
+// set_mempolicy_home_node(2) on a range of the target's address space. flags must be 0. EPERM
+// unless the caller may both change the target's policy (as set_task_mempolicy) and ptrace-attach
+// to it (PTRACE_MODE_ATTACH_REALCREDS, what process_vm_writev needs; Yama's ptrace_scope applies).
+inline result<void> set_task_mempolicy_home_node(int pidfd, unsigned long start, unsigned long len,
                                                  unsigned long home_node, unsigned long flags) noexcept {
   TASKMPOL_TRYV(task_mempolicy_support());
-  TASKMPOL_TRYV(detail::invoke(nr::set_task_mempolicy_home_node, pid, start, len, home_node, flags));
+  TASKMPOL_TRYV(detail::invoke(nr::set_task_mempolicy_home_node, pidfd, start, len, home_node, flags));
   return success();
 }
 
-// size is the number of bytes of *args the kernel may read: task_mbind_args_size_v0 for this layout.
+// mbind(2) on a range of the target's address space, described by *args (args->pidfd names the
+// target). size is the number of bytes of *args the kernel may read: task_mbind_args_size_v0 for
+// this layout. EPERM as for set_task_mempolicy_home_node (ptrace attach rights as well).
 inline result<void> task_mbind(const task_mbind_args* args, std::size_t size) noexcept {
   TASKMPOL_TRYV(task_mempolicy_support());
   TASKMPOL_TRYV(detail::invoke(nr::task_mbind, args, size));
   return success();
 }
 
-
 // ---------------------------------------------------------------------------------------------
-// Pinning a task: pidfds and /proc/<tgid>/task/<tid>. TaskHandle (task.hpp) holds one of each, so
-// that a pid recycled after the target exited is never mistaken for the target.
-
-// PIDFD_THREAD (uapi/linux/pidfd.h, Linux 6.9+): a pidfd for one thread instead of a process.
-inline constexpr unsigned pidfd_thread = O_EXCL;
+// Pinning a task: pidfds and /proc/<tgid>/task/<tid>. TaskHandle (task.hpp) holds one of each: the
+// pidfd is what the series' calls address; the task directory serves the procfs backend and the
+// thread listing, and reaches nothing once its task has gone, even if the number is reused.
 
 // gettid(2). Cannot fail.
 [[nodiscard]] inline pid_t gettid() noexcept {

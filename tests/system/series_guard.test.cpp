@@ -72,14 +72,16 @@ int call_every_task_wrapper(Expected expected) {
   const mp::KernelMaskArg arg = nodes.kernel_arg();
   std::array<mp::NodeMask::word_type, mp::NodeMask::word_count> words{};
   int mode = 0;
-  const sys::task_mbind_args margs{0, 2, 0, 4096, reinterpret_cast<std::uintptr_t>(arg.nmask), arg.maxnode, 0, 0};
+  const sys::task_mbind_args margs{sys::pidfd_self_thread, 2, 0, 4096, reinterpret_cast<std::uintptr_t>(arg.nmask),
+                                   arg.maxnode, 0, 0};
   int bad = 0;
   auto check = [&](int bit, const mp::result<void>& r, long nr) {
     if (r || r.error() != expected(nr)) bad |= 1 << bit;
   };
-  check(0, sys::set_task_mempolicy(0, 2, arg.nmask, arg.maxnode), 463);
-  check(1, sys::get_task_mempolicy(0, &mode, words.data(), mp::NodeMask::kernel_maxnode, 0, 0), 464);
-  check(2, sys::set_task_mempolicy_home_node(0, 0, 4096, 0, 0), 465);
+  check(0, sys::set_task_mempolicy(sys::pidfd_self_thread, 2, arg.nmask, arg.maxnode, 0), 463);
+  check(1, sys::get_task_mempolicy(sys::pidfd_self_thread, &mode, words.data(), mp::NodeMask::kernel_maxnode, 0, 0),
+        464);
+  check(2, sys::set_task_mempolicy_home_node(sys::pidfd_self_thread, 0, 4096, 0, 0), 465);
   check(3, sys::task_mbind(&margs, sys::task_mbind_args_size_v0), 466);
   return bad;
 }
@@ -239,7 +241,7 @@ TEST_SUITE("series guard") {
     const int status = run_in_child([] {
       sys::testing::override_series_detection(sys::testing::SeriesDetection::force_present);
       if (!install_task_filter(SECCOMP_RET_KILL_PROCESS)) return 100;
-      (void)sys::set_task_mempolicy(0, 0, nullptr, 0);
+      (void)sys::set_task_mempolicy(sys::pidfd_self_thread, 0, nullptr, 0, 0);
       return 0;
     });
     INFO("child wait status " << status);
@@ -375,7 +377,7 @@ TEST_SUITE("series detection") {
 TEST_SUITE("syscall seam") {
   TEST_CASE("syscall seam: task_mbind_args layout matches the series ABI") {
     CHECK(sizeof(sys::task_mbind_args) == 48);
-    CHECK(offsetof(sys::task_mbind_args, pid) == 0);
+    CHECK(offsetof(sys::task_mbind_args, pidfd) == 0);
     CHECK(offsetof(sys::task_mbind_args, mode) == 4);
     CHECK(offsetof(sys::task_mbind_args, start) == 8);
     CHECK(offsetof(sys::task_mbind_args, len) == 16);
@@ -383,6 +385,21 @@ TEST_SUITE("syscall seam") {
     CHECK(offsetof(sys::task_mbind_args, maxnode) == 32);
     CHECK(offsetof(sys::task_mbind_args, flags) == 40);
     CHECK(offsetof(sys::task_mbind_args, reserved) == 44);
+  }
+
+  TEST_CASE("syscall seam: the ABI 2 target constants are the kernel's") {
+    CHECK(sys::pidfd_self_thread == -10000);
+    CHECK(sys::pidfd_self_thread_group == -20000);
+    CHECK(sys::pidfd_thread == static_cast<unsigned>(O_EXCL));
+    CHECK(sys::task_mempolicy_abi == 2);
+#if defined(PIDFD_SELF_THREAD)
+    CHECK(sys::pidfd_self_thread == PIDFD_SELF_THREAD);
+    CHECK(sys::pidfd_self_thread_group == PIDFD_SELF_THREAD_GROUP);
+#endif
+    // An int target is widened with its sign: the kernel reads the low 32 bits of the register.
+    CHECK(sys::detail::syscall_arg(sys::pidfd_self_thread) == -10000L);
+    CHECK(static_cast<int>(static_cast<unsigned long>(sys::detail::syscall_arg(sys::pidfd_self_thread_group))) ==
+          -20000);
   }
 
   TEST_CASE("syscall seam: stock numbers come from the system headers") {

@@ -23,7 +23,7 @@ int write_policy(Target& t, std::size_t worker, std::string_view text) {
 
 TEST_SUITE("vm.procfs" * doctest::skip(skip_all())) {
 
-TEST_CASE("procfs: writing /proc/<pid>/mempolicy, every mode, seen by the target and its new pages") {
+TEST_CASE("procfs: writing /proc/<pid>/mempolicy in every mode is seen by the target and its new pages") {
   run_mode_matrix([](Target& t, std::size_t worker, const ModeCase& c) { return write_policy(t, worker, c.text); });
 }
 
@@ -70,7 +70,7 @@ TEST_CASE("procfs: read shows the kernel's text form of every mode and flag") {
   Target t(TargetOptions{.threads = 2});
   for (const Form& f : forms) {
     CAPTURE(f.text);
-    REQUIRE(errno_of(set_task(t.pid(), f.mode, f.nodes)) == 0);
+    REQUIRE(errno_of(set_task(t.pidfd(), f.mode, f.nodes)) == 0);
     CHECK(read_text(proc_file(t.pid())).value() == f.text);
     CHECK(read_text(proc_file(t.pid(), t.tid(0))).value() == f.text);
     CHECK(read_text(proc_file(t.pid(), t.tid(1))).value() == "default\n");

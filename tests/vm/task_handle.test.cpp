@@ -78,7 +78,11 @@ std::vector<pid_t> threads_without(pid_t pid, int mode, std::size_t* seen) {
   REQUIRE(h.value().list_threads(tids).has_value());
   *seen += tids.size();
   for (pid_t tid : tids) {
-    auto v = get_task(tid);
+    auto fd = sys::pidfd_open(tid, sys::pidfd_thread);
+    if (!fd && fd.error() == std::errc::no_such_process) continue;  // exited since the listing
+    REQUIRE(fd.has_value());
+    const Pidfd thread(fd.value());
+    auto v = get_task(thread.get());
     if (!v && v.error() == std::errc::no_such_process) continue;
     REQUIRE(v.has_value());
     if ((v.value().mode & ~(mpol_f_static | mpol_f_relative | mpol_f_balancing)) != mode) wrong.push_back(tid);
@@ -309,7 +313,8 @@ TEST_CASE("task handle: a recycled pid cannot confuse a handle") {
     CHECK(h.policy().error() == mp::errc::target_exited);
   }
   // The new process with the same pid was never touched.
-  auto theirs = get_task(again);
+  const Pidfd new_fd = open_pidfd(again);
+  auto theirs = get_task(new_fd.get());
   REQUIRE(theirs.has_value());
   CHECK(theirs.value().mode == mpol_default);
   taskmpol_test::kill_and_reap(again);
