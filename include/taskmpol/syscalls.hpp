@@ -589,6 +589,51 @@ inline result<std::size_t> read_proc_file(int dirfd, const char* name, char* buf
   return total;
 }
 
+// What the kernel reports about a pidfd (/proc/self/fdinfo/<fd> and its file status flags).
+struct PidfdInfo {
+  pid_t pid = 0;        // its task's number in the caller's pid namespace; 0: not visible there;
+                        // -1: the task has exited and been reaped
+  bool thread = false;  // a PIDFD_THREAD pidfd (one thread) rather than a process pidfd (the leader)
+};
+
+// Reads what the kernel reports about pidfd: the "Pid:" line of its fdinfo, and PIDFD_THREAD
+// (O_EXCL) in fcntl(F_GETFL) (Linux 6.9+; older kernels have process pidfds only).
+// Errors: EBADF when pidfd is not an open descriptor or not a pidfd (its fdinfo has no "Pid:");
+// ENOENT when /proc is not mounted.
+inline result<PidfdInfo> pidfd_info(int pidfd) noexcept {
+  if (pidfd < 0) return taskmpol::detail::posix_error(EBADF);
+  const int flags = ::fcntl(pidfd, F_GETFL);
+  if (flags < 0) return taskmpol::detail::posix_error(errno);
+  char path[48];
+  const int len = std::snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+  if (len <= 0 || static_cast<std::size_t>(len) >= sizeof(path)) return taskmpol::detail::posix_error(EBADF);
+  // A pidfd's fdinfo is a few short lines; anything that does not fit is another kind of file.
+  char text[2048];
+  auto size = read_proc_file(AT_FDCWD, path, text, sizeof(text));
+  if (!size) return size.error() == std::errc::file_too_large ? taskmpol::detail::posix_error(EBADF) : size.error();
+  const std::string_view info(text, size.value());
+  constexpr std::string_view key = "Pid:";
+  std::size_t at = info.substr(0, key.size()) == key ? 0 : info.find("\nPid:");
+  if (at == std::string_view::npos) return taskmpol::detail::posix_error(EBADF);
+  at += info[at] == '\n' ? key.size() + 1 : key.size();
+  while (at < info.size() && (info[at] == '\t' || info[at] == ' ')) ++at;
+  const bool negative = at < info.size() && info[at] == '-';
+  if (negative) ++at;
+  long value = 0;
+  std::size_t digits = 0;
+  while (at < info.size() && info[at] >= '0' && info[at] <= '9' && digits < 10) {
+    value = value * 10 + (info[at] - '0');
+    ++at;
+    ++digits;
+  }
+  if (digits == 0 || (at < info.size() && info[at] != '\n') || value > 0x7fffffff)
+    return taskmpol::detail::posix_error(EIO);  // not the kernel's format
+  PidfdInfo out;
+  out.pid = static_cast<pid_t>(negative ? -value : value);
+  out.thread = (static_cast<unsigned>(flags) & pidfd_thread) != 0;
+  return out;
+}
+
 // Writes text to a procfs file below dirfd with one write(2), as the series' mempolicy file
 // requires (the whole policy in one write at offset 0). Errors: the errno of open/write; EIO when
 // the kernel took only part of it.

@@ -163,6 +163,8 @@ inline constexpr NodeMask any_node = NodeMask::first_n(NodeMask::capacity);
 }  // namespace detail
 
 // A pinned thread. Move-only; owns a pidfd and an O_PATH descriptor of /proc/<tgid>/task/<tid>.
+// Made by self(), open(pid), thread(tid), open_thread(tid) and adopt(pidfd); release() and
+// native_handle() give access to the pidfd.
 //
 // Pinning. A pid names a task only while that task exists: after it is reaped the number can be
 // given to a new, unrelated task, and holding a pidfd does not reserve the number. The series' calls
@@ -220,22 +222,40 @@ class TaskHandle {
   // Errors: as open(); EINVAL for tid <= 0.
   [[nodiscard]] static result<TaskHandle> thread(pid_t tid) noexcept {
     if (tid <= 0) return detail::posix_error(EINVAL);
-    // /proc/<tid> exists for every thread (unlisted); its status names the thread group.
-    pid_t tgid = 0;
-    {
-      auto dir = sys::open_task_dir(tid, tid);
-      if (!dir) return dir.error() == std::errc::no_such_file_or_directory ? detail::posix_error(ESRCH) : dir.error();
-      std::array<char, 32> value{};
-      auto field = sys::read_status_field(dir.value(), "Tgid", value.data(), value.size());
-      ::close(dir.value());
-      if (!field) return field.error() == std::errc::no_such_process ? detail::posix_error(ESRCH) : field.error();
-      for (std::size_t i = 0; i < field.value(); ++i) {
-        if (value[i] < '0' || value[i] > '9' || tgid > 100'000'000) return detail::posix_error(EIO);
-        tgid = tgid * 10 + (value[i] - '0');
-      }
-      if (tgid <= 0) return detail::posix_error(EIO);
-    }
+    TASKMPOL_TRY(tgid, tgid_of(tid));
     return pin(tgid, tid);
+  }
+
+  // Takes over a pidfd the caller owns -- from pidfd_open(2), or clone3()/clone() with
+  // CLONE_PIDFD -- and learns from it which task it names: the number of that task
+  // (/proc/self/fdinfo/<fd>) and whether it is a thread pidfd (PIDFD_THREAD: exactly that thread)
+  // or a process pidfd (the thread-group leader). Numbers read by path are confirmed through the
+  // pidfd afterwards (it must not have exited meanwhile), so a recycled number cannot slip in.
+  // On success the handle owns the descriptor (it closes it; release() hands it back). On failure
+  // the caller still owns it, e.g. to reap an exited child with waitid(P_PIDFD).
+  // Errors: EBADF (not an open pidfd); errc::target_exited (its task has exited); EINVAL (its task
+  // is not visible in the caller's pid namespace); ENOENT (/proc is not mounted).
+  [[nodiscard]] static result<TaskHandle> adopt(int pidfd) noexcept {
+    TASKMPOL_TRY(info, sys::pidfd_info(pidfd));
+    if (info.pid < 0) return errc::target_exited;
+    if (info.pid == 0) return detail::posix_error(EINVAL);
+    pid_t tgid = info.pid;
+    if (info.thread) {
+      auto group = tgid_of(info.pid);
+      // A thread whose number has gone has exited: the pidfd still names it, but nothing to pin.
+      if (!group) return group.error() == std::errc::no_such_process ? std::error_code(errc::target_exited) : group.error();
+      tgid = group.value();
+    }
+    TaskHandle h;
+    h.pidfd_ = pidfd;
+    h.tgid_ = tgid;
+    h.tid_ = info.pid;
+    auto pinned = h.pin_task_dir();  // also confirms that the numbers read above were this task's
+    if (!pinned) {
+      h.pidfd_ = -1;  // still the caller's
+      return pinned.error();
+    }
+    return h;
   }
 
   // Another thread of the same process as this handle (a thread handle per thread, for the
@@ -264,9 +284,24 @@ class TaskHandle {
 
   [[nodiscard]] pid_t pid() const noexcept { return tgid_; }  // the process (thread group)
   [[nodiscard]] pid_t tid() const noexcept { return tid_; }   // the thread
-  // The pidfd (owned by the handle; -1 when a self handle could not take one), e.g. to poll for exit:
-  // a process pidfd for open(pid), a thread pidfd (PIDFD_THREAD) for thread() and self().
+  // The pidfd (owned by the handle; -1 when a self handle could not take one, or after release()),
+  // e.g. to poll for exit: a process pidfd for open(pid), a thread pidfd (PIDFD_THREAD) for
+  // thread() and self(), whichever kind adopt() was given.
   [[nodiscard]] int pidfd() const noexcept { return pidfd_; }
+  // The same descriptor, under the name LLFIO's handles use.
+  [[nodiscard]] int native_handle() const noexcept { return pidfd_; }
+  // Gives up the pidfd: returns it (the caller owns it from now on and closes it) and leaves the
+  // handle empty, as a moved-from one (its task directory is closed; calls on it fail with EBADF).
+  // Returns -1 when the handle holds no pidfd.
+  [[nodiscard]] int release() noexcept {
+    const int fd = pidfd_;
+    pidfd_ = -1;
+    if (task_dir_ >= 0) ::close(task_dir_);
+    task_dir_ = -1;
+    tgid_ = 0;
+    tid_ = 0;
+    return fd;
+  }
   // True when the calling thread is the one the handle names (then nothing needs the series).
   [[nodiscard]] bool is_caller() const noexcept { return tid_ == sys::gettid() && tgid_ == ::getpid(); }
   // False once the pinned thread has exited (always true for the caller itself). A snapshot for
@@ -536,6 +571,25 @@ class TaskHandle {
     }
     TASKMPOL_TRYV(h.pin_task_dir());
     return h;
+  }
+
+  // The thread group of thread tid, from /proc/<tid>/status (every thread has an unlisted
+  // /proc/<tid>). Read by number: the caller confirms it through a pidfd afterwards.
+  // Errors: ESRCH (no such thread); EIO (an unreadable status).
+  static result<pid_t> tgid_of(pid_t tid) noexcept {
+    auto dir = sys::open_task_dir(tid, tid);
+    if (!dir) return dir.error() == std::errc::no_such_file_or_directory ? detail::posix_error(ESRCH) : dir.error();
+    std::array<char, 32> value{};
+    auto field = sys::read_status_field(dir.value(), "Tgid", value.data(), value.size());
+    ::close(dir.value());
+    if (!field) return field.error() == std::errc::no_such_process ? detail::posix_error(ESRCH) : field.error();
+    pid_t tgid = 0;
+    for (std::size_t i = 0; i < field.value(); ++i) {
+      if (value[i] < '0' || value[i] > '9' || tgid > 100'000'000) return detail::posix_error(EIO);
+      tgid = tgid * 10 + (value[i] - '0');
+    }
+    if (tgid <= 0) return detail::posix_error(EIO);
+    return tgid;
   }
 
   // A thread pidfd of the calling thread (tid_), for use by other threads. A kernel without

@@ -13,11 +13,16 @@
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
+#include <cstring>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../support/child.hpp"
@@ -86,6 +91,29 @@ class ParkedThread {
 };
 
 Policy prefer0() { return Policy::make(Mode::preferred, {}, NodeMask{0}).value(); }
+
+bool fd_open(int fd) { return ::fcntl(fd, F_GETFD) >= 0; }
+
+// A sleeping child made with clone3(CLONE_PIDFD): its pid, and its pidfd in *pidfd (-1 on failure).
+pid_t clone3_child(int* pidfd) {
+  *pidfd = -1;
+#if defined(SYS_clone3)
+  std::fflush(nullptr);
+  int fd = -1;
+  clone_args args{};
+  args.flags = CLONE_PIDFD;
+  args.pidfd = reinterpret_cast<std::uintptr_t>(&fd);
+  args.exit_signal = SIGCHLD;
+  const long r = ::syscall(SYS_clone3, &args, sizeof(args));
+  if (r == 0) {
+    for (;;) ::pause();
+  }
+  if (r > 0) *pidfd = fd;
+  return static_cast<pid_t>(r);
+#else
+  return -1;
+#endif
+}
 
 }  // namespace
 
@@ -281,6 +309,154 @@ TEST_SUITE("task handle") {
     CHECK(h.value().list_threads(tids).error() == mp::errc::target_exited);
     CHECK(h.value().migrate_pages(NodeMask{0}, NodeMask{0}).error() == mp::errc::target_exited);
     taskmpol_test::kill_and_reap(again);
+  }
+
+  TEST_CASE("task handle: adopt takes a process pidfd and learns its process") {
+    const pid_t child = taskmpol_test::sleeping_child();
+    REQUIRE(child > 0);
+    auto fd = mp::sys::pidfd_open(child, 0);
+    REQUIRE(fd);
+    auto h = TaskHandle::adopt(fd.value());
+    REQUIRE(h);
+    CHECK(h.value().pid() == child);
+    CHECK(h.value().tid() == child);
+    CHECK(h.value().native_handle() == fd.value());
+    CHECK(h.value().pidfd() == fd.value());
+    CHECK(h.value().alive());
+    CHECK_FALSE(h.value().is_caller());
+    std::vector<pid_t> tids;
+    REQUIRE(h.value().list_threads(tids));
+    CHECK(tids == std::vector<pid_t>{child});
+    taskmpol_test::kill_and_reap(child);
+    CHECK_FALSE(h.value().alive());
+  }
+
+  TEST_CASE("task handle: adopt takes a clone3 CLONE_PIDFD pidfd") {
+    int pidfd = -1;
+    const pid_t child = clone3_child(&pidfd);
+    REQUIRE_MESSAGE(child > 0, "clone3: " << std::strerror(errno));
+    REQUIRE(pidfd >= 0);
+    auto h = TaskHandle::adopt(pidfd);
+    REQUIRE(h);
+    CHECK(h.value().pid() == child);
+    CHECK(h.value().tid() == child);
+    CHECK(h.value().native_handle() == pidfd);
+    taskmpol_test::kill_and_reap(child);
+  }
+
+  TEST_CASE("task handle: adopt of a thread pidfd pins exactly that thread") {
+    ParkedThread t;
+    auto fd = mp::sys::pidfd_open(t.tid(), mp::sys::pidfd_thread);
+    REQUIRE(fd);
+    auto h = TaskHandle::adopt(fd.value());
+    REQUIRE(h);
+    CHECK(h.value().tid() == t.tid());
+    CHECK(h.value().pid() == ::getpid());
+    CHECK_FALSE(h.value().is_caller());
+    CHECK(h.value().alive());
+    // The leader's own thread pidfd is a thread handle of the leader.
+    auto leader_fd = mp::sys::pidfd_open(::getpid(), mp::sys::pidfd_thread);
+    REQUIRE(leader_fd);
+    auto leader = TaskHandle::adopt(leader_fd.value());
+    REQUIRE(leader);
+    CHECK(leader.value().tid() == ::getpid());
+    CHECK(leader.value().is_caller());  // doctest runs the cases on the main thread
+    t.release();
+    CHECK_FALSE(h.value().alive());
+  }
+
+  TEST_CASE("task handle: pidfd_info reads the kind and the number of a pidfd") {
+    ParkedThread t;
+    auto process = mp::sys::pidfd_open(::getpid(), 0);
+    auto thread = mp::sys::pidfd_open(t.tid(), mp::sys::pidfd_thread);
+    REQUIRE(process);
+    REQUIRE(thread);
+    auto p = mp::sys::pidfd_info(process.value());
+    auto q = mp::sys::pidfd_info(thread.value());
+    REQUIRE(p);
+    REQUIRE(q);
+    CHECK(p.value().pid == ::getpid());
+    CHECK_FALSE(p.value().thread);
+    CHECK(q.value().pid == t.tid());
+    CHECK(q.value().thread);
+    ::close(process.value());
+    ::close(thread.value());
+    // A reaped child: the pidfd still exists, its number does not.
+    const pid_t child = taskmpol_test::sleeping_child();
+    REQUIRE(child > 0);
+    auto gone = mp::sys::pidfd_open(child, 0);
+    REQUIRE(gone);
+    taskmpol_test::kill_and_reap(child);
+    auto r = mp::sys::pidfd_info(gone.value());
+    REQUIRE(r);
+    CHECK(r.value().pid == -1);
+    ::close(gone.value());
+  }
+
+  TEST_CASE("task handle: adopt refuses what is not a live pidfd and leaves the descriptor to the caller") {
+    CHECK(TaskHandle::adopt(-1).error() == std::errc::bad_file_descriptor);
+    CHECK(TaskHandle::adopt(mp::sys::pidfd_self_thread).error() == std::errc::bad_file_descriptor);
+    // Not open.
+    const int closed = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    REQUIRE(closed >= 0);
+    ::close(closed);
+    CHECK(TaskHandle::adopt(closed).error() == std::errc::bad_file_descriptor);
+    // Open, but not a pidfd: a file, a pipe and a /proc/<pid> directory.
+    int pipe_fds[2];
+    REQUIRE(::pipe2(pipe_fds, O_CLOEXEC) == 0);
+    const int file = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    const std::string own_dir = "/proc/" + std::to_string(::getpid());
+    const int dir = ::open(own_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    REQUIRE(file >= 0);
+    REQUIRE(dir >= 0);
+    for (int fd : {file, pipe_fds[0], dir}) {
+      CAPTURE(fd);
+      CHECK(TaskHandle::adopt(fd).error() == std::errc::bad_file_descriptor);
+      CHECK(fd_open(fd));  // still the caller's
+    }
+    for (int fd : {file, pipe_fds[0], pipe_fds[1], dir}) ::close(fd);
+
+    // A zombie and a reaped child: their task has exited.
+    const pid_t child = taskmpol_test::sleeping_child();
+    REQUIRE(child > 0);
+    auto zombie_fd = mp::sys::pidfd_open(child, 0);
+    REQUIRE(zombie_fd);
+    ::kill(child, SIGKILL);
+    siginfo_t info{};
+    REQUIRE(::waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOWAIT) == 0);  // a zombie now
+    CHECK(TaskHandle::adopt(zombie_fd.value()).error() == mp::errc::target_exited);
+    CHECK(fd_open(zombie_fd.value()));
+    taskmpol_test::kill_and_reap(child);
+    CHECK(TaskHandle::adopt(zombie_fd.value()).error() == mp::errc::target_exited);
+    CHECK(fd_open(zombie_fd.value()));
+    ::close(zombie_fd.value());
+  }
+
+  TEST_CASE("task handle: release hands the pidfd back and empties the handle") {
+    const pid_t child = taskmpol_test::sleeping_child();
+    REQUIRE(child > 0);
+    auto h = TaskHandle::open(child);
+    REQUIRE(h);
+    const int fd = h.value().pidfd();
+    REQUIRE(fd >= 0);
+    CHECK(h.value().release() == fd);
+    CHECK(fd_open(fd));  // the caller's now
+    CHECK(h.value().pidfd() == -1);
+    CHECK(h.value().native_handle() == -1);
+    CHECK(h.value().pid() == 0);
+    CHECK(h.value().tid() == 0);
+    CHECK_FALSE(h.value().alive());
+    CHECK(h.value().release() == -1);
+    // An empty handle pins nothing: its calls fail without reaching a kernel.
+    CHECK(h.value().policy().error() == std::errc::bad_file_descriptor);
+    CHECK(h.value().set_policy(prefer0()).error() == std::errc::bad_file_descriptor);
+    std::vector<pid_t> tids;
+    CHECK_FALSE(h.value().list_threads(tids));
+    // The released pidfd can be adopted again.
+    auto again = TaskHandle::adopt(fd);
+    REQUIRE(again);
+    CHECK(again.value().pid() == child);
+    taskmpol_test::kill_and_reap(child);
   }
 
   TEST_CASE("task handle: moving transfers the pins") {

@@ -150,6 +150,34 @@ TEST_CASE("task handle: every backend sets and reads a policy on a forked target
   CHECK(t.policy().mode == mpol_default);
 }
 
+TEST_CASE("task handle: an adopted thread pidfd reaches exactly that thread") {
+  const Roles& r = roles();
+  Target t(TargetOptions{.threads = 3});
+  const int fd = ::fcntl(t.thread_pidfd(2), F_DUPFD_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  auto h = TaskHandle::adopt(fd);
+  REQUIRE_MESSAGE(h.has_value(), "adopt: " << h.error().message());
+  CHECK(h.value().tid() == t.tid(2));
+  CHECK(h.value().pid() == t.pid());
+  mp::TaskDiagnostic diag;
+  REQUIRE(h.value().set_policy(make(Mode::bind, NodeMask{r.m}), &diag).has_value());
+  CHECK(diag.backend == Backend::syscalls);
+  CHECK(t.policy(2).mode == mpol_bind);
+  CHECK(t.policy(0).mode == mpol_default);
+  CHECK(t.policy(1).mode == mpol_default);
+  CHECK(t.alloc(32, 2).counts[r.m] == 32);
+  // The process pidfd, adopted, reaches the leader.
+  const int pfd = ::fcntl(t.pidfd(), F_DUPFD_CLOEXEC, 0);
+  REQUIRE(pfd >= 0);
+  auto process = TaskHandle::adopt(pfd);
+  REQUIRE(process.has_value());
+  REQUIRE(process.value().set_policy(make(Mode::preferred, NodeMask{r.b})).has_value());
+  CHECK(t.policy(0).mode == mpol_preferred);
+  CHECK(t.policy(1).mode == mpol_default);
+  t.stop();
+  CHECK(h.value().policy().error() == mp::errc::target_exited);
+}
+
 TEST_CASE("task handle: ranges and nodes and the interleave position of a target") {
   const Roles& r = roles();
   Target t;
