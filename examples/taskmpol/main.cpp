@@ -412,7 +412,8 @@ int run_show_pid(pid_t pid, bool json) {
 }
 
 // Every process in /proc the caller may read. Processes of other users (EPERM: reading a policy
-// needs ptrace read access) and processes that exit meanwhile are counted, not errors.
+// needs ptrace read access) and processes that exit meanwhile are counted, not errors. Each one is
+// pinned as the listing saw it (TaskHandle::open_matched: a pid recycled since is never read).
 int run_show_all(bool json) {
   std::vector<pid_t> pids;
   if (auto listed = taskmpol::sys::list_processes(pids); !listed) {
@@ -424,8 +425,11 @@ int run_show_all(bool json) {
   std::size_t denied = 0;
   nlohmann::ordered_json all = nlohmann::ordered_json::array();
   for (pid_t pid : pids) {
-    auto process = mp::TaskHandle::open(pid);
-    if (!process) continue;  // exited since the listing
+    const auto seen = mp::sys::read_process_stat(pid);
+    if (!seen) continue;  // exited since the listing
+    auto process = mp::TaskHandle::open_matched(seen.value());
+    if (!process) continue;  // exited, or not the process the listing saw any more
+    const std::string comm(seen.value().name());
     mp::TaskDiagnostic diag;
     auto threads = read_threads(process.value(), diag);
     if (!threads) {
@@ -436,7 +440,7 @@ int run_show_all(bool json) {
     if (json) {
       nlohmann::ordered_json p;
       p["pid"] = pid;
-      p["comm"] = comm_of(pid);
+      p["comm"] = comm;
       p["threads"] = nlohmann::ordered_json::array();
       for (const ThreadView& t : threads.value()) p["threads"].push_back(thread_json(t));
       all.push_back(std::move(p));

@@ -55,6 +55,7 @@ enum class errc : int {
   backend_unavailable,    // the backend a TaskHandle was forced to cannot serve this call
   series_abi_1,           // the kernel has the series' ABI 1 (pid-addressed); this library speaks ABI 2
   series_abi_unknown,     // the kernel has the series, but its ABI is not 2 or cannot be read
+  target_changed,         // the process at a pid is still the one seen, but its name is not (exec, rename)
 };
 
 namespace detail {
@@ -99,6 +100,9 @@ class error_category final : public std::error_category {
         return "the kernel has the task mempolicy series, but /sys/kernel/mm/mempolicy/task_mempolicy_abi does not "
                "read 2, the ABI this library needs (another version, or sysfs is not mounted at /sys): mount sysfs, "
                "or build the kernel and the library from the same taskmpol checkout";
+      case errc::target_changed:
+        return "the process no longer has the name it had when it was selected (it ran exec or renamed itself): "
+               "select it again";
     }
     return "unknown taskmpol error";
   }
@@ -110,6 +114,7 @@ class error_category final : public std::error_category {
       case errc::series_abi_1:
       case errc::series_abi_unknown: return std::errc::function_not_supported;
       case errc::target_exited: return std::errc::no_such_process;
+      case errc::target_changed: return std::errc::no_such_process;  // no process matches the selection
       case errc::topology_unavailable: return std::errc::no_such_file_or_directory;
       case errc::node_out_of_range: return std::errc::result_out_of_range;
       case errc::home_node_needs_bind: return std::errc::operation_not_supported;

@@ -9,6 +9,8 @@
 
 #include <taskmpol/error.hpp>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstddef>
@@ -720,11 +722,80 @@ inline result<void> list_threads(int task_dirfd, std::vector<pid_t>& tids) noexc
 
 // The processes in /proc (of the caller's pid namespace, as procfs is mounted), in the order
 // procfs lists them (ascending). Replaces the contents of pids. Allocates (the vector).
+// A number is only a name for a moment: to act on a process found here, read its identity
+// (read_process_stat) and pin it with TaskHandle::open_matched(), which confirms it is still the
+// process that was seen.
 inline result<void> list_processes(std::vector<pid_t>& pids) noexcept {
   pids.clear();
   DIR* dir = ::opendir("/proc");
   if (dir == nullptr) return taskmpol::detail::posix_error(errno);
   return detail::numeric_entries(dir, pids);
+}
+
+// Who a process is, as /proc/<pid>/stat tells it: with pid and start time it tells a process from
+// a later one that got the same number; the name is what rules match (comm, as `ps -o comm`).
+struct ProcessStat {
+  static constexpr std::size_t name_capacity = 64;  // the kernel prints at most 63 bytes of a name
+
+  pid_t pid = 0;
+  std::array<char, name_capacity> name_bytes{};  // NUL terminated: the text between the parentheses
+  char state = '?';                              // field 3: R, S, D, Z, ...
+  unsigned long flags = 0;                       // field 9: the task's PF_* flags
+  unsigned long long start_time = 0;             // field 22: clock ticks after boot when it started
+
+  [[nodiscard]] std::string_view name() const noexcept {
+    std::size_t n = 0;
+    while (n < name_bytes.size() && name_bytes[n] != '\0') ++n;
+    return {name_bytes.data(), n};
+  }
+  // A kernel thread (PF_KTHREAD): no user memory, no memory policy of its own to change.
+  [[nodiscard]] bool kernel_thread() const noexcept { return (flags & 0x00200000UL) != 0; }
+};
+
+// Reads /proc/<pid>/stat by number: the task that has this number now. Errors: EINVAL for
+// pid <= 0; ESRCH when no task has it; EIO when the file is not in the kernel's format.
+inline result<ProcessStat> read_process_stat(pid_t pid) noexcept {
+  if (pid <= 0) return taskmpol::detail::posix_error(EINVAL);
+  char path[48];
+  const int len = std::snprintf(path, sizeof(path), "/proc/%d/stat", static_cast<int>(pid));
+  if (len <= 0 || static_cast<std::size_t>(len) >= sizeof(path)) return taskmpol::detail::posix_error(EINVAL);
+  char text[1024];  // about 300 bytes: 52 numbers and a name of at most 64 bytes
+  auto size = read_proc_file(AT_FDCWD, path, text, sizeof(text));
+  if (!size) {
+    if (size.error() == std::errc::no_such_file_or_directory) return taskmpol::detail::posix_error(ESRCH);
+    return size.error();
+  }
+  const std::string_view stat(text, size.value());
+  // "pid (name) state ppid ...": the name may hold blanks and parentheses, so it ends at the last ')'.
+  const std::size_t open = stat.find('(');
+  const std::size_t close = stat.rfind(')');
+  if (open == std::string_view::npos || close == std::string_view::npos || close < open)
+    return taskmpol::detail::posix_error(EIO);
+  ProcessStat out;
+  out.pid = pid;
+  const std::string_view name = stat.substr(open + 1, close - open - 1);
+  if (name.size() >= out.name_bytes.size()) return taskmpol::detail::posix_error(EIO);
+  name.copy(out.name_bytes.data(), name.size());
+  // Fields from 3 on, separated by single blanks.
+  std::string_view rest = close + 2 <= stat.size() ? stat.substr(close + 2) : std::string_view{};
+  for (int field = 3; field <= 22; ++field) {
+    const std::size_t end = std::min(rest.find(' '), rest.size());
+    const std::string_view word = rest.substr(0, end);
+    if (word.empty()) return taskmpol::detail::posix_error(EIO);
+    if (field == 3) {
+      out.state = word.front();
+    } else if (field == 9 || field == 22) {
+      unsigned long long value = 0;
+      for (char c : word) {
+        if (c < '0' || c > '9' || value > (~0ULL - 9) / 10) return taskmpol::detail::posix_error(EIO);
+        value = value * 10 + static_cast<unsigned>(c - '0');
+      }
+      if (field == 9) out.flags = static_cast<unsigned long>(value);
+      else out.start_time = value;
+    }
+    rest.remove_prefix(std::min(end + 1, rest.size()));
+  }
+  return out;
 }
 
 }  // namespace taskmpol::sys

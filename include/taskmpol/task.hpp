@@ -163,8 +163,8 @@ inline constexpr NodeMask any_node = NodeMask::first_n(NodeMask::capacity);
 }  // namespace detail
 
 // A pinned thread. Move-only; owns a pidfd and an O_PATH descriptor of /proc/<tgid>/task/<tid>.
-// Made by self(), open(pid), thread(tid), open_thread(tid) and adopt(pidfd); release() and
-// native_handle() give access to the pidfd.
+// Made by self(), open(pid), thread(tid), open_thread(tid), adopt(pidfd) and, for a process seen
+// in a scan of /proc, open_matched(); release() and native_handle() give access to the pidfd.
 //
 // Pinning. A pid names a task only while that task exists: after it is reaped the number can be
 // given to a new, unrelated task, and holding a pidfd does not reserve the number. The series' calls
@@ -214,6 +214,40 @@ class TaskHandle {
     h.pidfd_ = fd.value();
     h.tgid_ = pid;
     h.tid_ = pid;
+    TASKMPOL_TRYV(h.pin_task_dir());
+    return h;
+  }
+
+  // A process found in a scan of /proc (sys::list_processes, then sys::read_process_stat), pinned
+  // only if it is still the process that was seen: opens a pidfd for seen.pid, reads
+  // /proc/<pid>/stat again, checks through the pidfd that the process has not exited since (so
+  // what was read is the pinned process's), and compares its start time and name with `seen`.
+  // A pid that was recycled between the scan and this call can therefore never be acted on.
+  // Errors: errc::target_exited (it has exited, or the pid now names another process);
+  // errc::target_changed (the same process under another name: it ran exec or renamed itself);
+  // EINVAL for seen.pid <= 0; ENOENT when /proc is not mounted.
+  [[nodiscard]] static result<TaskHandle> open_matched(const sys::ProcessStat& seen) noexcept {
+    if (seen.pid <= 0) return detail::posix_error(EINVAL);
+    auto fd = sys::pidfd_open(seen.pid, 0);
+    if (!fd) {
+      // ESRCH: no task has the number. EINVAL (ENOENT on 6.18): the number is now a thread that
+      // leads no group, so the process that led with it has gone.
+      const std::error_code e = fd.error();
+      if (e == std::errc::no_such_process || e == std::errc::invalid_argument ||
+          e == std::errc::no_such_file_or_directory)
+        return errc::target_exited;
+      return e;
+    }
+    TaskHandle h;
+    h.pidfd_ = fd.value();
+    h.tgid_ = seen.pid;
+    h.tid_ = seen.pid;
+    auto now = sys::read_process_stat(seen.pid);
+    // Only a pidfd that has not exited proves that the file read above was its process's.
+    if (sys::pidfd_exited(h.pidfd_)) return errc::target_exited;
+    if (!now) return now.error() == std::errc::no_such_process ? std::error_code(errc::target_exited) : now.error();
+    if (now.value().start_time != seen.start_time) return errc::target_exited;  // another process now
+    if (now.value().name() != seen.name()) return errc::target_changed;
     TASKMPOL_TRYV(h.pin_task_dir());
     return h;
   }

@@ -12,8 +12,10 @@
 
 #include <atomic>
 #include <cerrno>
+#include <algorithm>
 #include <condition_variable>
 #include <cstring>
+#include <fstream>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -21,6 +23,7 @@
 
 #include <fcntl.h>
 #include <linux/sched.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -93,6 +96,28 @@ class ParkedThread {
 Policy prefer0() { return Policy::make(Mode::preferred, {}, NodeMask{0}).value(); }
 
 bool fd_open(int fd) { return ::fcntl(fd, F_GETFD) >= 0; }
+
+// A sleeping child that has named itself `name` (prctl PR_SET_NAME) before the call returns.
+pid_t named_child(const char* name) {
+  int ready[2];
+  if (::pipe2(ready, O_CLOEXEC) != 0) return -1;
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::prctl(PR_SET_NAME, name, 0, 0, 0);
+    // SIGUSR1 renames it "renamed" (prctl is a plain syscall: safe in a handler).
+    struct sigaction on_usr1 {};
+    on_usr1.sa_handler = [](int) { ::prctl(PR_SET_NAME, "renamed", 0, 0, 0); };
+    ::sigaction(SIGUSR1, &on_usr1, nullptr);
+    (void)!::write(ready[1], "x", 1);
+    for (;;) ::pause();
+  }
+  ::close(ready[1]);
+  char c = 0;
+  const bool named = pid > 0 && ::read(ready[0], &c, 1) == 1;
+  ::close(ready[0]);
+  return named ? pid : -1;
+}
 
 // A sleeping child made with clone3(CLONE_PIDFD): its pid, and its pidfd in *pidfd (-1 on failure).
 pid_t clone3_child(int* pidfd) {
@@ -457,6 +482,116 @@ TEST_SUITE("task handle") {
     REQUIRE(again);
     CHECK(again.value().pid() == child);
     taskmpol_test::kill_and_reap(child);
+  }
+
+  TEST_CASE("process stat: the identity of a process from /proc/<pid>/stat") {
+    auto self = mp::sys::read_process_stat(::getpid());
+    REQUIRE(self);
+    CHECK(self.value().pid == ::getpid());
+    CHECK(self.value().state == 'R');
+    CHECK(self.value().start_time > 0);
+    CHECK_FALSE(self.value().kernel_thread());
+    std::ifstream comm("/proc/self/comm");
+    std::string name;
+    std::getline(comm, name);
+    CHECK(self.value().name() == name);
+    // kthreadd, where there is one (not in every container), is a kernel thread.
+    if (auto k = mp::sys::read_process_stat(2); k && k.value().name() == "kthreadd") CHECK(k.value().kernel_thread());
+  }
+
+  TEST_CASE("process stat: names with blanks and parentheses are read whole") {
+    const pid_t child = named_child("a b) (c");
+    REQUIRE(child > 0);
+    auto st = mp::sys::read_process_stat(child);
+    REQUIRE(st);
+    CHECK(st.value().name() == "a b) (c");
+    CHECK(st.value().state == 'S');
+    taskmpol_test::kill_and_reap(child);
+  }
+
+  TEST_CASE("process stat: no such process") {
+    CHECK(mp::sys::read_process_stat(0).error() == std::errc::invalid_argument);
+    CHECK(mp::sys::read_process_stat(-3).error() == std::errc::invalid_argument);
+    const pid_t child = taskmpol_test::sleeping_child();
+    REQUIRE(child > 0);
+    taskmpol_test::kill_and_reap(child);
+    CHECK(mp::sys::read_process_stat(child).error() == std::errc::no_such_process);
+  }
+
+  TEST_CASE("open_matched: pins the process the scan saw") {
+    const pid_t child = named_child("matched");
+    REQUIRE(child > 0);
+    std::vector<pid_t> pids;
+    REQUIRE(mp::sys::list_processes(pids));
+    REQUIRE(std::find(pids.begin(), pids.end(), child) != pids.end());
+    auto seen = mp::sys::read_process_stat(child);
+    REQUIRE(seen);
+    auto h = TaskHandle::open_matched(seen.value());
+    REQUIRE(h);
+    CHECK(h.value().pid() == child);
+    CHECK(h.value().tid() == child);
+    CHECK(h.value().alive());
+    CHECK(h.value().pidfd() >= 0);
+    taskmpol_test::kill_and_reap(child);
+    CHECK_FALSE(h.value().alive());
+  }
+
+  TEST_CASE("open_matched: another name or start time is not the process that was seen") {
+    const pid_t child = named_child("matched");
+    REQUIRE(child > 0);
+    auto seen = mp::sys::read_process_stat(child);
+    REQUIRE(seen);
+    mp::sys::ProcessStat renamed = seen.value();
+    renamed.name_bytes = {'o', 't', 'h', 'e', 'r'};
+    CHECK(TaskHandle::open_matched(renamed).error() == mp::errc::target_changed);
+    mp::sys::ProcessStat later = seen.value();
+    ++later.start_time;
+    CHECK(TaskHandle::open_matched(later).error() == mp::errc::target_exited);
+    // The process renames itself after the scan: the same process, no longer what was matched.
+    REQUIRE(::kill(child, SIGUSR1) == 0);
+    for (int i = 0; i < 1000; ++i) {
+      auto now = mp::sys::read_process_stat(child);
+      if (now && now.value().name() == "renamed") break;
+      ::usleep(1000);
+    }
+    CHECK(mp::sys::read_process_stat(child).value().name() == "renamed");
+    CHECK(TaskHandle::open_matched(seen.value()).error() == mp::errc::target_changed);
+    taskmpol_test::kill_and_reap(child);
+    CHECK(TaskHandle::open_matched(seen.value()).error() == mp::errc::target_exited);
+    mp::sys::ProcessStat nobody;
+    CHECK(TaskHandle::open_matched(nobody).error() == std::errc::invalid_argument);
+  }
+
+  TEST_CASE("open_matched: a zombie is target_exited") {
+    const pid_t child = named_child("zombie");
+    REQUIRE(child > 0);
+    auto seen = mp::sys::read_process_stat(child);
+    REQUIRE(seen);
+    ::kill(child, SIGKILL);
+    siginfo_t info{};
+    REQUIRE(::waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOWAIT) == 0);
+    CHECK(TaskHandle::open_matched(seen.value()).error() == mp::errc::target_exited);
+    taskmpol_test::kill_and_reap(child);
+  }
+
+  TEST_CASE("open_matched: a recycled pid is never pinned") {
+    // Both processes are forks of this test under its name: only the start time tells them apart.
+    const pid_t child = taskmpol_test::sleeping_child();
+    REQUIRE(child > 0);
+    auto seen = mp::sys::read_process_stat(child);
+    REQUIRE(seen);
+    // The start time counts clock ticks (10 ms): let some pass so that the new process differs.
+    ::usleep(50'000);
+    taskmpol_test::kill_and_reap(child);
+    const pid_t again = taskmpol_test::sleeping_child_at(child);
+    REQUIRE_MESSAGE(again == child, "clone3 set_tid (needs CAP_SYS_ADMIN): " << std::strerror(errno));
+    auto now = mp::sys::read_process_stat(again);
+    REQUIRE(now);
+    CHECK(now.value().name() == seen.value().name());
+    CHECK(now.value().start_time != seen.value().start_time);
+    CHECK(TaskHandle::open_matched(seen.value()).error() == mp::errc::target_exited);
+    CHECK(TaskHandle::open_matched(now.value()));  // the new process is pinned as itself
+    taskmpol_test::kill_and_reap(again);
   }
 
   TEST_CASE("task handle: moving transfers the pins") {

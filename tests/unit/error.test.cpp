@@ -11,6 +11,7 @@ TEST_SUITE("error") {
     CHECK(std::error_code(tk::errc::unknown_mode) == std::errc::invalid_argument);
     CHECK(std::error_code(tk::errc::unsupported_kernel) == std::errc::function_not_supported);
     CHECK(std::error_code(tk::errc::target_exited) == std::errc::no_such_process);
+    CHECK(std::error_code(tk::errc::target_changed) == std::errc::no_such_process);
     CHECK(std::error_code(tk::errc::node_out_of_range) == std::errc::result_out_of_range);
     CHECK(std::string(std::error_code(tk::errc::unsupported_kernel).category().name()) == "taskmpol");
     CHECK_FALSE(std::error_code(tk::errc::ok));
@@ -42,7 +43,7 @@ TEST_SUITE("error") {
   }
 
   TEST_CASE("error: every library code has its own message") {
-    for (int v = 1; v <= static_cast<int>(tk::errc::series_abi_unknown); ++v) {
+    for (int v = 1; v <= static_cast<int>(tk::errc::target_changed); ++v) {
       const std::string msg = std::error_code(static_cast<tk::errc>(v)).message();
       CHECK_FALSE(msg.empty());
       CHECK(msg != "unknown taskmpol error");
