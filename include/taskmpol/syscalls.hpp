@@ -550,6 +550,22 @@ inline result<int> open_task_dir(pid_t tgid, pid_t tid) noexcept {
   return fd;
 }
 
+// Opens another thread's directory of the same process, /proc/<tgid>/task/<tid>, through the ".."
+// of an open_task_dir() descriptor: the process is the pinned one even if its number has been
+// recycled since (then the lookup fails). Errors: those of openat(2), ENOENT when the process has
+// no such thread.
+inline result<int> open_sibling_task_dir(int task_dirfd, pid_t tid) noexcept {
+  char path[32];
+  const int len = std::snprintf(path, sizeof(path), "../%d", static_cast<int>(tid));
+  if (len <= 0 || static_cast<std::size_t>(len) >= sizeof(path)) return taskmpol::detail::posix_error(EINVAL);
+  int fd = -1;
+  do {
+    fd = ::openat(task_dirfd, path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return taskmpol::detail::posix_error(errno);
+  return fd;
+}
+
 // Whether the thread behind an open_task_dir() descriptor still exists (zombies count: their
 // /proc entries stay until they are reaped).
 [[nodiscard]] inline bool task_dir_alive(int task_dirfd) noexcept {

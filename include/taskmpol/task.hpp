@@ -222,7 +222,9 @@ class TaskHandle {
   // only if it is still the process that was seen: opens a pidfd for seen.pid, reads
   // /proc/<pid>/stat again, checks through the pidfd that the process has not exited since (so
   // what was read is the pinned process's), and compares its start time and name with `seen`.
-  // A pid that was recycled between the scan and this call can therefore never be acted on.
+  // A pid that was recycled between the scan and this call can therefore never be acted on, with
+  // one limit of what /proc tells: start times count clock ticks (10 ms), so a process that got the
+  // same pid and the same name within the same tick would pass for the one seen.
   // Errors: errc::target_exited (it has exited, or the pid now names another process);
   // errc::target_changed (the same process under another name: it ran exec or renamed itself);
   // EINVAL for seen.pid <= 0; ENOENT when /proc is not mounted.
@@ -296,7 +298,7 @@ class TaskHandle {
   // process-wide helpers). Errors: as thread(); ESRCH when tid is not a thread of this process.
   [[nodiscard]] result<TaskHandle> open_thread(pid_t tid) const noexcept {
     if (tid <= 0) return detail::posix_error(EINVAL);
-    TASKMPOL_TRY(h, pin(tgid_, tid));
+    TASKMPOL_TRY(h, pin(tgid_, tid, task_dir_));
     h.forced_ = forced_;
     return std::move(h);
   }
@@ -588,8 +590,8 @@ class TaskHandle {
   }
 
   // A thread of process tgid, known to exist a moment ago: a thread pidfd of it, then its task
-  // directory.
-  static result<TaskHandle> pin(pid_t tgid, pid_t tid) noexcept {
+  // directory (through process_dir, a pinned task directory of the same process, when there is one).
+  static result<TaskHandle> pin(pid_t tgid, pid_t tid, int process_dir = -1) noexcept {
     TaskHandle h;
     h.tgid_ = tgid;
     h.tid_ = tid;
@@ -603,7 +605,7 @@ class TaskHandle {
       if (!fd) return fd.error();
       h.pidfd_ = fd.value();
     }
-    TASKMPOL_TRYV(h.pin_task_dir());
+    TASKMPOL_TRYV(h.pin_task_dir(process_dir));
     return h;
   }
 
@@ -641,9 +643,11 @@ class TaskHandle {
   }
 
   // Opens the task directory after the pidfd, then checks both: a live pidfd means the number was
-  // not recycled in between, so the directory is the pinned task's.
-  result<void> pin_task_dir() noexcept {
-    auto dir = sys::open_task_dir(tgid_, tid_);
+  // not recycled in between, so the directory is the pinned task's. With process_dir (a pinned
+  // task directory of the same process) the directory is looked up below that process, so a
+  // recycled tgid cannot lead elsewhere either.
+  result<void> pin_task_dir(int process_dir = -1) noexcept {
+    auto dir = process_dir >= 0 ? sys::open_sibling_task_dir(process_dir, tid_) : sys::open_task_dir(tgid_, tid_);
     if (!dir) {
       if (sys::pidfd_exited(pidfd_)) return errc::target_exited;
       // No such entry while the pidfd lives: not a thread of tgid (or /proc is not mounted).
