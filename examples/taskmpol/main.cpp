@@ -18,6 +18,12 @@
 //   taskmpol home-node PID ADDR LEN NODE            the home node of bind / prefer (many) ranges
 //   taskmpol weights [NODE=W ...]                   read or write the global interleave weights
 //
+// Targets: PID is pinned with a pidfd when a command starts (--thread TID: a pidfd of that thread)
+// and every change goes through that pidfd (the kernel series' ABI 2), so a command never acts on
+// a process that got the number later; show --all confirms each listed process through its pidfd
+// (start time and name, TaskHandle::open_matched). --migrate is the exception: migrate_pages(2)
+// takes the number (see TaskHandle::migrate_pages).
+//
 // Exit status: 0 success; 1 rejected policy or failed request (including a partial failure);
 // 2 usage error; 3 the running kernel lacks the taskmpol series, or has it with another ABI than
 // this build's (cross-task commands need it: ABI 2, targets addressed by pidfd).

@@ -1,4 +1,4 @@
-// Tour 5: TaskHandle, one thread of any process, pinned by a pidfd so a recycled pid is never it.
+// Tour 5: TaskHandle, one thread of any process, addressed by its pidfd so a recycled pid is never it.
 #include <taskmpol/task.hpp>
 
 #include <cstdlib>
