@@ -279,7 +279,8 @@ class TaskHandle {
     if (info.thread) {
       auto group = tgid_of(info.pid);
       // A thread whose number has gone has exited: the pidfd still names it, but nothing to pin.
-      if (!group) return group.error() == std::errc::no_such_process ? std::error_code(errc::target_exited) : group.error();
+      if (!group && group.error() == std::errc::no_such_process) return errc::target_exited;
+      if (!group) return group.error();
       tgid = group.value();
     }
     TaskHandle h;
@@ -401,11 +402,12 @@ class TaskHandle {
   // it runs in user mode, after the syscall it is sleeping in, or when a stopped thread continues.
   // Every observer -- policy(), the target's own get_mempolicy(), /proc/<pid>/mempolicy, numa_maps,
   // threads the target creates from then on -- sees the new policy as soon as this returns; only
-  // allocations inside a syscall the target was already in use the old one. Errors: errc::node_without_memory / errc::nodes_not_allowed (diag names the
-  // node, the nodes with memory and the target's allowed nodes); EPERM (diag: which privilege);
+  // allocations inside a syscall the target was already in use the old one.
+  // Errors: errc::node_without_memory / errc::nodes_not_allowed (diag names the node, the nodes
+  // with memory and the target's allowed nodes); EPERM (diag: which privilege);
   // errc::target_exited; errc::unsupported_kernel / series_abi_1 / series_abi_unknown for another
-  // thread without the series' ABI 2;
-  // errc::backend_unavailable for procfs with the balancing flag (its grammar lacks it).
+  // thread without the series' ABI 2; errc::backend_unavailable for procfs with the balancing flag
+  // (its grammar lacks it).
   [[nodiscard]] result<void> set_policy(const Policy& policy, TaskDiagnostic* diag = nullptr) const noexcept {
     TaskDiagnostic scratch;
     TaskDiagnostic& d = diag != nullptr ? *diag : scratch;
@@ -563,6 +565,7 @@ class TaskHandle {
   // have moved). The caller's own process, and a child the caller has not reaped, are safe.
   [[nodiscard]] result<unsigned long> migrate_pages(const NodeMask& from, const NodeMask& to) const noexcept {
     const bool caller_process = tgid_ == ::getpid();
+    if (!caller_process && pidfd_ < 0 && task_dir_ < 0) return detail::posix_error(EBADF);  // pins nothing
     if (!caller_process && !alive()) return errc::target_exited;
     const KernelMaskArg f = from.kernel_arg();
     const KernelMaskArg t = to.kernel_arg();

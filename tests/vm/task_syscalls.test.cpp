@@ -45,8 +45,9 @@ int ptrace_scope() {
 
 TEST_SUITE("vm.syscalls" * doctest::skip(skip_all())) {
 
-TEST_CASE("set_task_mempolicy: every mode through a process pidfd is seen by the target and its libnuma and its new pages") {
-  run_mode_matrix([](Target& t, std::size_t, const ModeCase& c) { return errno_of(set_task(t.pidfd(), c.mode, c.nodes)); });
+TEST_CASE("set_task_mempolicy: every mode through a process pidfd reaches the target and its libnuma and its pages") {
+  run_mode_matrix(
+      [](Target& t, std::size_t, const ModeCase& c) { return errno_of(set_task(t.pidfd(), c.mode, c.nodes)); });
 }
 
 TEST_CASE("set_task_mempolicy: every mode on one thread of three through its thread pidfd") {
@@ -566,7 +567,8 @@ TEST_CASE("task_mbind: PIDFD_SELF_THREAD with MPOL_MF_MOVE moves the caller's ow
   std::memset(p, 1, len);
   const auto start = reinterpret_cast<unsigned long>(p);
   const int err =
-      errno_of(task_mbind(sys::pidfd_self_thread, start, len, mpol_bind, NodeMask{r.m}, sys::mpol_mf_move | sys::mpol_mf_strict));
+      errno_of(task_mbind(sys::pidfd_self_thread, start, len, mpol_bind, NodeMask{r.m},
+                          sys::mpol_mf_move | sys::mpol_mf_strict));
   std::array<void*, 16> pages{};
   std::array<int, 16> status{};
   for (std::size_t i = 0; i < 16; ++i) pages[i] = static_cast<char*>(p) + i * static_cast<std::size_t>(page_size);
