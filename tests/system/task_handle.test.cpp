@@ -475,6 +475,7 @@ TEST_SUITE("task handle") {
     // An empty handle pins nothing: its calls fail without reaching a kernel.
     CHECK(h.value().policy().error() == std::errc::bad_file_descriptor);
     CHECK(h.value().set_policy(prefer0()).error() == std::errc::bad_file_descriptor);
+    CHECK(h.value().migrate_pages(NodeMask{0}, NodeMask{0}).error() == std::errc::bad_file_descriptor);
     std::vector<pid_t> tids;
     CHECK_FALSE(h.value().list_threads(tids));
     // The released pidfd can be adopted again.
