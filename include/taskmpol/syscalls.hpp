@@ -210,6 +210,38 @@ inline std::atomic<int> series_override{0};
 
 }  // namespace detail
 
+// Reads the whole of a small procfs or sysfs file below dirfd (AT_FDCWD: the path as given) into buf
+// (at most cap - 1 bytes, NUL terminated). Errors: the errno of open/read; EFBIG when the file does
+// not fit.
+inline result<std::size_t> read_proc_file(int dirfd, const char* name, char* buf, std::size_t cap) noexcept {
+  if (cap == 0) return taskmpol::detail::posix_error(EINVAL);
+  int fd = -1;
+  do {
+    fd = ::openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return taskmpol::detail::posix_error(errno);
+  std::size_t total = 0;
+  int error = 0;
+  while (true) {
+    const ssize_t n = ::read(fd, buf + total, cap - 1 - total);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      error = errno;
+      break;
+    }
+    if (n == 0) break;
+    total += static_cast<std::size_t>(n);
+    if (total == cap - 1) {
+      error = EFBIG;
+      break;
+    }
+  }
+  ::close(fd);
+  buf[total] = '\0';
+  if (error != 0) return taskmpol::detail::posix_error(error);
+  return total;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Series detection.
 //
@@ -276,37 +308,15 @@ inline bool path_exists(const char* path) noexcept {
     return task_mempolicy_abi_unknown;
   }
   const int saved = errno;
-  int fd = -1;
-  do {
-    fd = ::open(abi_path, O_RDONLY | O_CLOEXEC);
-  } while (fd < 0 && errno == EINTR);
-  if (fd < 0) {
-    const int open_error = errno;
-    errno = saved;
-    const bool procfs = detail::path_exists(procfs_path);
-    if (open_error != ENOENT) return task_mempolicy_abi_unknown;  // there, but unreadable (EACCES, ...)
-    if (!procfs) return 0;
+  char text[16];  // "2\n"; a file this does not hold is no version number
+  const auto size = read_proc_file(AT_FDCWD, abi_path, text, sizeof(text));
+  errno = saved;
+  if (!size) {
+    if (size.error() != std::errc::no_such_file_or_directory) return task_mempolicy_abi_unknown;  // unreadable
+    if (!detail::path_exists(procfs_path)) return 0;
     return detail::path_exists(mm_dir) ? 1 : task_mempolicy_abi_unknown;
   }
-  char text[16];
-  std::size_t total = 0;
-  bool too_long = false;
-  while (true) {
-    const ssize_t n = ::read(fd, text + total, sizeof(text) - total);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      if (n < 0) too_long = true;  // a read error: treat the content as unknown
-      break;
-    }
-    total += static_cast<std::size_t>(n);
-    if (total == sizeof(text)) {
-      too_long = true;
-      break;
-    }
-  }
-  ::close(fd);
-  errno = saved;
-  if (too_long) return task_mempolicy_abi_unknown;
+  const std::size_t total = size.value();
   std::size_t digits = 0;
   int version = 0;
   while (digits < total && text[digits] >= '0' && text[digits] <= '9') {
@@ -576,35 +586,55 @@ inline result<int> open_sibling_task_dir(int task_dirfd, pid_t tid) noexcept {
   return alive;
 }
 
-// Reads the whole of a small procfs file below dirfd into buf (at most cap - 1 bytes, NUL
-// terminated). Errors: the errno of open/read; EFBIG when the file does not fit.
-inline result<std::size_t> read_proc_file(int dirfd, const char* name, char* buf, std::size_t cap) noexcept {
-  if (cap == 0) return taskmpol::detail::posix_error(EINVAL);
+// Writes text to a procfs file below dirfd with one write(2), as the series' mempolicy file
+// requires (the whole policy in one write at offset 0). Errors: the errno of open/write; EIO when
+// the kernel took only part of it.
+inline result<void> write_proc_file(int dirfd, const char* name, std::string_view text) noexcept {
   int fd = -1;
   do {
-    fd = ::openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+    fd = ::openat(dirfd, name, O_WRONLY | O_CLOEXEC);
   } while (fd < 0 && errno == EINTR);
   if (fd < 0) return taskmpol::detail::posix_error(errno);
-  std::size_t total = 0;
-  int error = 0;
-  while (true) {
-    const ssize_t n = ::read(fd, buf + total, cap - 1 - total);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      error = errno;
-      break;
-    }
-    if (n == 0) break;
-    total += static_cast<std::size_t>(n);
-    if (total == cap - 1) {
-      error = EFBIG;
-      break;
-    }
-  }
+  ssize_t n = -1;
+  do {
+    n = ::write(fd, text.data(), text.size());
+  } while (n < 0 && errno == EINTR);
+  const int error = n < 0 ? errno : (static_cast<std::size_t>(n) != text.size() ? EIO : 0);
   ::close(fd);
-  buf[total] = '\0';
   if (error != 0) return taskmpol::detail::posix_error(error);
-  return total;
+  return success();
+}
+
+// The value of one "Name:\tvalue" line of the procfs file `file` below dirfd (AT_FDCWD: the path
+// as given), copied into out (NUL terminated). Errors: as read_proc_file; ENOENT when the file has
+// no such line.
+inline result<std::size_t> read_proc_field(int dirfd, const char* file, std::string_view field, char* out,
+                                           std::size_t cap) noexcept {
+  // /proc/<pid>/status is about 1.5 KiB; its Cpus_allowed lines grow with the CPU count.
+  char buf[32768];
+  TASKMPOL_TRY(size, read_proc_file(dirfd, file, buf, sizeof(buf)));
+  const std::string_view text(buf, size);
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(pos, end - pos);
+    if (line.size() > field.size() && line.substr(0, field.size()) == field && line[field.size()] == ':') {
+      line.remove_prefix(field.size() + 1);
+      while (!line.empty() && (line.front() == '\t' || line.front() == ' ')) line.remove_prefix(1);
+      if (line.size() >= cap) return taskmpol::detail::posix_error(EFBIG);
+      line.copy(out, line.size());
+      out[line.size()] = '\0';
+      return line.size();
+    }
+    pos = end + 1;
+  }
+  return taskmpol::detail::posix_error(ENOENT);
+}
+
+// The value of one "Name:\tvalue" line of a status file (/proc/<pid>/task/<tid>/status) below dirfd.
+inline result<std::size_t> read_status_field(int dirfd, std::string_view field, char* out, std::size_t cap) noexcept {
+  return read_proc_field(dirfd, "status", field, out, cap);
 }
 
 // What the kernel reports about a pidfd (/proc/self/fdinfo/<fd> and its file status flags).
@@ -625,75 +655,27 @@ inline result<PidfdInfo> pidfd_info(int pidfd) noexcept {
   char path[48];
   const int len = std::snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
   if (len <= 0 || static_cast<std::size_t>(len) >= sizeof(path)) return taskmpol::detail::posix_error(EBADF);
-  // A pidfd's fdinfo is a few short lines; anything that does not fit is another kind of file.
-  char text[2048];
-  auto size = read_proc_file(AT_FDCWD, path, text, sizeof(text));
-  if (!size) return size.error() == std::errc::file_too_large ? taskmpol::detail::posix_error(EBADF) : size.error();
-  const std::string_view info(text, size.value());
-  constexpr std::string_view key = "Pid:";
-  std::size_t at = info.substr(0, key.size()) == key ? 0 : info.find("\nPid:");
-  if (at == std::string_view::npos) return taskmpol::detail::posix_error(EBADF);
-  at += info[at] == '\n' ? key.size() + 1 : key.size();
-  while (at < info.size() && (info[at] == '\t' || info[at] == ' ')) ++at;
-  const bool negative = at < info.size() && info[at] == '-';
-  if (negative) ++at;
-  long value = 0;
-  std::size_t digits = 0;
-  while (at < info.size() && info[at] >= '0' && info[at] <= '9' && digits < 10) {
-    value = value * 10 + (info[at] - '0');
-    ++at;
-    ++digits;
+  char value[24];
+  auto size = read_proc_field(AT_FDCWD, path, "Pid", value, sizeof(value));
+  if (!size) {
+    // No "Pid:" line (ENOENT with /proc mounted), or a file far larger than a pidfd's: another kind.
+    const bool no_line = size.error() == std::errc::no_such_file_or_directory && ::access("/proc/self", F_OK) == 0;
+    if (no_line || size.error() == std::errc::file_too_large) return taskmpol::detail::posix_error(EBADF);
+    return size.error();
   }
-  if (digits == 0 || (at < info.size() && info[at] != '\n') || value > 0x7fffffff)
-    return taskmpol::detail::posix_error(EIO);  // not the kernel's format
+  const std::string_view text(value, size.value());
+  const bool negative = !text.empty() && text.front() == '-';
+  const std::string_view digits = negative ? text.substr(1) : text;
+  long number = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9' || number > 100'000'000) return taskmpol::detail::posix_error(EIO);  // not the kernel's
+    number = number * 10 + (c - '0');
+  }
+  if (digits.empty()) return taskmpol::detail::posix_error(EIO);
   PidfdInfo out;
-  out.pid = static_cast<pid_t>(negative ? -value : value);
+  out.pid = static_cast<pid_t>(negative ? -number : number);
   out.thread = (static_cast<unsigned>(flags) & pidfd_thread) != 0;
   return out;
-}
-
-// Writes text to a procfs file below dirfd with one write(2), as the series' mempolicy file
-// requires (the whole policy in one write at offset 0). Errors: the errno of open/write; EIO when
-// the kernel took only part of it.
-inline result<void> write_proc_file(int dirfd, const char* name, std::string_view text) noexcept {
-  int fd = -1;
-  do {
-    fd = ::openat(dirfd, name, O_WRONLY | O_CLOEXEC);
-  } while (fd < 0 && errno == EINTR);
-  if (fd < 0) return taskmpol::detail::posix_error(errno);
-  ssize_t n = -1;
-  do {
-    n = ::write(fd, text.data(), text.size());
-  } while (n < 0 && errno == EINTR);
-  const int error = n < 0 ? errno : (static_cast<std::size_t>(n) != text.size() ? EIO : 0);
-  ::close(fd);
-  if (error != 0) return taskmpol::detail::posix_error(error);
-  return success();
-}
-
-// The value of one "Name:\tvalue" line of a procfs status file below dirfd, copied into out
-// (NUL terminated). Errors: as read_proc_file; ENOENT when the file has no such line.
-inline result<std::size_t> read_status_field(int dirfd, std::string_view field, char* out, std::size_t cap) noexcept {
-  // /proc/<pid>/status is about 1.5 KiB; its Cpus_allowed lines grow with the CPU count.
-  char buf[32768];
-  TASKMPOL_TRY(size, read_proc_file(dirfd, "status", buf, sizeof(buf)));
-  const std::string_view text(buf, size);
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    std::size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(pos, end - pos);
-    if (line.size() > field.size() && line.substr(0, field.size()) == field && line[field.size()] == ':') {
-      line.remove_prefix(field.size() + 1);
-      while (!line.empty() && (line.front() == '\t' || line.front() == ' ')) line.remove_prefix(1);
-      if (line.size() >= cap) return taskmpol::detail::posix_error(EFBIG);
-      line.copy(out, line.size());
-      out[line.size()] = '\0';
-      return line.size();
-    }
-    pos = end + 1;
-  }
-  return taskmpol::detail::posix_error(ENOENT);
 }
 
 namespace detail {
