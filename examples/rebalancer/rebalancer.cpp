@@ -17,10 +17,13 @@
 // A process gets the first rule that matches it, once (on all its threads: a policy belongs to a
 // thread, and threads inherit it from their creator), and one log line on stdout:
 //   pid 123 comm=worker rule 2 (comm=worker policy=bind:1 migrate): ok, 4 threads
-// A process that exits mid-action is logged and forgotten. SIGHUP reloads RULES (processes are
-// then matched against the new rules); SIGTERM and SIGINT end it with exit 0. --once scans once.
+// A process that exits mid-action is logged and forgotten. The process a rule matched is the one
+// that is changed, never another that got its pid meanwhile: it is pinned with a pidfd and
+// confirmed through it (start time and comm, TaskHandle::open_matched), and the changes go through
+// that pidfd. SIGHUP reloads RULES (processes are then matched against the new rules); SIGTERM
+// and SIGINT end it with exit 0. --once scans once.
 // Exit 1 on an unreadable or invalid RULES file at start (a bad reload keeps the old rules),
-// 3 when the kernel lacks the taskmpol series.
+// 3 when the kernel lacks the taskmpol series (or has it with another ABI than the library's).
 #include <taskmpol/policy.hpp>
 #include <taskmpol/syscalls.hpp>
 #include <taskmpol/task.hpp>
@@ -152,29 +155,21 @@ bool matches(const Rule& r, const std::string& comm, pid_t pid) {
                            cg[r.value.size()] == '/');
 }
 
-// A process's identity across pid reuse: pid plus its start time (field 22 of /proc/<pid>/stat).
-// Also tells kernel threads (PF_KTHREAD in field 9), which have no user memory policy to change.
+// A process's identity across pid reuse: pid plus its start time (/proc/<pid>/stat).
 struct Identity {
   pid_t pid = 0;
   unsigned long long start = 0;
-  bool kernel_thread = false;
   friend bool operator<(const Identity& a, const Identity& b) { return std::tie(a.pid, a.start) < std::tie(b.pid, b.start); }
 };
 
-std::optional<Identity> identity(pid_t pid) {
-  const std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
-  const auto paren = stat.rfind(')');  // comm may contain spaces and parentheses
-  if (paren == std::string::npos) return std::nullopt;
-  std::istringstream rest(stat.substr(paren + 2));
-  std::vector<std::string> f;  // f[0] is field 3 (state)
-  std::string word;
-  while (rest >> word && f.size() < 20) f.push_back(word);
-  if (f.size() < 20) return std::nullopt;
-  Identity id;
-  id.pid = pid;
-  id.start = std::strtoull(f[19].c_str(), nullptr, 10);
-  id.kernel_thread = (std::strtoull(f[6].c_str(), nullptr, 10) & 0x00200000ULL) != 0;  // PF_KTHREAD
-  return id;
+// Why this kernel cannot serve the daemon: no series, or the series with another ABI.
+void print_unsupported(std::error_code e) {
+  if (e == mp::errc::unsupported_kernel) {
+    std::fprintf(stderr, "rebalancer: this kernel lacks task mempolicy support (needs the taskmpol kernel series: "
+                         "see kernel/README.md)\n");
+  } else {
+    std::fprintf(stderr, "rebalancer: %s\n", e.message().c_str());
+  }
 }
 
 std::string now_text() {
@@ -184,23 +179,32 @@ std::string now_text() {
   return buf;
 }
 
-// Applies a rule to a process; one log line. Returns false only when the kernel lacks the series.
-bool apply(const Rule& r, std::size_t index, pid_t pid, const std::string& comm) {
+enum class Applied { done, retry, unsupported };
+
+// Applies a rule to the process the scan saw (`seen`), and to no other: the handle is pinned and
+// confirmed against `seen`. One log line. retry: the process changed its name since the scan (it
+// is matched again next time); unsupported: the kernel lacks the series.
+Applied apply(const Rule& r, std::size_t index, const mp::sys::ProcessStat& seen) {
   std::string result;
-  auto handle = mp::TaskHandle::open(pid);
+  Applied outcome = Applied::done;
+  auto handle = mp::TaskHandle::open_matched(seen);
   if (!handle) {
-    result = handle.error() == mp::errc::target_exited || handle.error() == std::errc::no_such_process
-                 ? "skipped: the process exited"
-                 : "failed: " + handle.error().message();
+    if (handle.error() == mp::errc::target_changed) {
+      result = "skipped: it changed its name since the scan (exec or rename); it is matched again next scan";
+      outcome = Applied::retry;
+    } else if (handle.error() == mp::errc::target_exited || handle.error() == std::errc::no_such_process) {
+      result = "skipped: the process exited";
+    } else {
+      result = "failed: " + handle.error().message();
+    }
   } else {
     mp::AllThreadsOptions options;
     options.migrate_pages = r.migrate;
     auto report = mp::set_policy_on_all_threads(handle.value(), r.policy, options);
     if (!report) {
-      if (report.error() == mp::errc::unsupported_kernel) {
-        std::fprintf(stderr, "rebalancer: this kernel lacks task mempolicy support (needs the taskmpol kernel series: "
-                             "see kernel/README.md)\n");
-        return false;
+      if (auto support = mp::sys::task_mempolicy_support(); !support) {
+        print_unsupported(support.error());
+        return Applied::unsupported;
       }
       if (report.error() == mp::errc::target_exited || report.error() == std::errc::no_such_process) {
         result = "skipped: the process exited";
@@ -223,9 +227,10 @@ bool apply(const Rule& r, std::size_t index, pid_t pid, const std::string& comm)
       }
     }
   }
-  std::printf("%s pid %d comm=%s rule %zu (%s): %s\n", now_text().c_str(), pid, comm.c_str(), index + 1,
+  const std::string comm(seen.name());
+  std::printf("%s pid %d comm=%s rule %zu (%s): %s\n", now_text().c_str(), seen.pid, comm.c_str(), index + 1,
               r.text.substr(6).c_str(), result.c_str());
-  return true;
+  return outcome;
 }
 
 // One pass over /proc. `done` holds the processes already handled under the current rules.
@@ -236,19 +241,22 @@ bool scan(const std::vector<Rule>& rules, std::set<Identity>& done) {
   std::set<Identity> alive;
   for (pid_t pid : pids) {
     if (pid == ::getpid()) continue;
-    const auto id = identity(pid);
-    if (!id || id->kernel_thread) continue;  // gone, or a kernel thread
-    alive.insert(*id);
-    if (done.count(*id) != 0) continue;
-    std::string comm = read_file("/proc/" + std::to_string(pid) + "/comm");
-    if (!comm.empty() && comm.back() == '\n') comm.pop_back();
+    // What the rules are matched against, read once: the name and the identity the pin confirms.
+    const auto seen = mp::sys::read_process_stat(pid);
+    if (!seen || seen.value().kernel_thread()) continue;  // gone, or a kernel thread (no user policy)
+    const Identity id{pid, seen.value().start_time};
+    alive.insert(id);
+    if (done.count(id) != 0) continue;
+    const std::string comm(seen.value().name());
+    Applied outcome = Applied::done;
     for (std::size_t i = 0; i < rules.size(); ++i) {
       if (!matches(rules[i], comm, pid)) continue;
-      if (!apply(rules[i], i, pid, comm)) return false;
+      outcome = apply(rules[i], i, seen.value());
       break;  // the first matching rule wins
     }
+    if (outcome == Applied::unsupported) return false;
     // Handled (or matched by no rule): not looked at again until the rules change.
-    done.insert(*id);
+    if (outcome == Applied::done) done.insert(id);
   }
   // Forget processes that have exited, so the set does not grow without bound.
   for (auto it = done.begin(); it != done.end();) it = alive.count(*it) != 0 ? std::next(it) : done.erase(it);
@@ -289,9 +297,8 @@ int main(int argc, char** argv) {
 
   auto rules = load_rules(rules_path);
   if (!rules) return 1;
-  if (!mp::sys::task_mempolicy_available()) {
-    std::fprintf(stderr, "rebalancer: this kernel lacks task mempolicy support (needs the taskmpol kernel series: "
-                         "see kernel/README.md)\n");
+  if (auto support = mp::sys::task_mempolicy_support(); !support) {
+    print_unsupported(support.error());
     return 3;
   }
 

@@ -267,6 +267,10 @@ int main(int argc, char** argv) {
                            "see kernel/README.md)\n");
       return 3;
     }
+    if (p.error() == mp::errc::series_abi_1 || p.error() == mp::errc::series_abi_unknown) {
+      std::fprintf(stderr, "retarget: %s\n", p.error().message().c_str());  // the series, another ABI
+      return 3;
+    }
     std::fprintf(stderr, "retarget: cannot read the workload's policy: %s\n", p.error().message().c_str());
     return 2;
   }

@@ -18,8 +18,15 @@
 //   taskmpol home-node PID ADDR LEN NODE            the home node of bind / prefer (many) ranges
 //   taskmpol weights [NODE=W ...]                   read or write the global interleave weights
 //
+// Targets: PID is pinned with a pidfd when a command starts (--thread TID: a pidfd of that thread)
+// and every change goes through that pidfd (the kernel series' ABI 2), so a command never acts on
+// a process that got the number later; show --all confirms each listed process through its pidfd
+// (start time and name, TaskHandle::open_matched). --migrate is the exception: migrate_pages(2)
+// takes the number (see TaskHandle::migrate_pages).
+//
 // Exit status: 0 success; 1 rejected policy or failed request (including a partial failure);
-// 2 usage error; 3 the running kernel lacks the taskmpol series (cross-task commands need it).
+// 2 usage error; 3 the running kernel lacks the taskmpol series, or has it with another ABI than
+// this build's (cross-task commands need it: ABI 2, targets addressed by pidfd).
 //
 // Only public headers are used: this is also an example of the API.
 #include <taskmpol/self.hpp>
@@ -218,7 +225,10 @@ int run_show(bool json) {
 constexpr const char* unsupported_text =
     "this kernel lacks task mempolicy support (needs the taskmpol kernel series: see kernel/README.md)";
 
-bool is_unsupported(std::error_code e) { return e == mp::errc::unsupported_kernel; }
+// No series, or the series with another ABI than this library's: exit 3 either way.
+bool is_unsupported(std::error_code e) {
+  return e == mp::errc::unsupported_kernel || e == mp::errc::series_abi_1 || e == mp::errc::series_abi_unknown;
+}
 bool is_permission(std::error_code e) {
   return e == std::errc::operation_not_permitted || e == std::errc::permission_denied;
 }
@@ -253,7 +263,8 @@ std::optional<mp::NodeMask> status_mems_allowed(pid_t pid) {
 // the library's describe() names the node, the nodes with memory and the target's cpuset; without
 // one (the all-threads walk keeps only the error) the same facts are looked up here.
 std::string explain(std::error_code e, pid_t pid, pid_t tid, const mp::TaskDiagnostic* diag) {
-  if (is_unsupported(e)) return unsupported_text;
+  if (e == mp::errc::unsupported_kernel) return unsupported_text;
+  if (is_unsupported(e)) return e.message();  // the ABI versions and what to do
   if (diag != nullptr) {
     std::string text = mp::describe(e, *diag);
     if (e == mp::errc::nodes_not_allowed && !diag->allowed_known) {
@@ -407,7 +418,8 @@ int run_show_pid(pid_t pid, bool json) {
 }
 
 // Every process in /proc the caller may read. Processes of other users (EPERM: reading a policy
-// needs ptrace read access) and processes that exit meanwhile are counted, not errors.
+// needs ptrace read access) and processes that exit meanwhile are counted, not errors. Each one is
+// pinned as the listing saw it (TaskHandle::open_matched: a pid recycled since is never read).
 int run_show_all(bool json) {
   std::vector<pid_t> pids;
   if (auto listed = taskmpol::sys::list_processes(pids); !listed) {
@@ -419,8 +431,11 @@ int run_show_all(bool json) {
   std::size_t denied = 0;
   nlohmann::ordered_json all = nlohmann::ordered_json::array();
   for (pid_t pid : pids) {
-    auto process = mp::TaskHandle::open(pid);
-    if (!process) continue;  // exited since the listing
+    const auto seen = mp::sys::read_process_stat(pid);
+    if (!seen) continue;  // exited since the listing
+    auto process = mp::TaskHandle::open_matched(seen.value());
+    if (!process) continue;  // exited, or not the process the listing saw any more
+    const std::string comm(seen.value().name());
     mp::TaskDiagnostic diag;
     auto threads = read_threads(process.value(), diag);
     if (!threads) {
@@ -431,7 +446,7 @@ int run_show_all(bool json) {
     if (json) {
       nlohmann::ordered_json p;
       p["pid"] = pid;
-      p["comm"] = comm_of(pid);
+      p["comm"] = comm;
       p["threads"] = nlohmann::ordered_json::array();
       for (const ThreadView& t : threads.value()) p["threads"].push_back(thread_json(t));
       all.push_back(std::move(p));
@@ -744,7 +759,7 @@ int main(int argc, char** argv) {
   CLI::App app{"taskmpol: read, check and (with the kernel series) change the NUMA memory policies of running processes"};
   app.require_subcommand(1);
   app.footer("Exit status: 0 success, 1 rejected policy text or failed request (also a partial failure), "
-             "2 usage error, 3 the running kernel lacks the taskmpol series.");
+             "2 usage error, 3 the running kernel lacks the taskmpol series (or has another ABI of it).");
 
   std::string text;
   std::optional<std::string> memory_option;

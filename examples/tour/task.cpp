@@ -1,4 +1,4 @@
-// Tour 5: TaskHandle, one thread of any process, pinned by a pidfd so a recycled pid is never it.
+// Tour 5: TaskHandle, one thread of any process, addressed by its pidfd so a recycled pid is never it.
 #include <taskmpol/task.hpp>
 
 #include <cstdlib>
@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
   // The series' syscalls, else its procfs file, else (for the caller) the stock syscalls.
   TaskDiagnostic why;
   if (const result<void> set = task.value().set_policy(bind0.value(), &why); set) {
-    std::cout << "bound via " << backend_name(task.value().served_by()) << '\n';  // self-only on a stock kernel
+    std::cout << "bound via " << backend_name(why.backend) << '\n';  // self-only on a stock kernel
   } else {
     std::cout << describe(set.error(), why) << '\n';  // e.g. "... lacks task mempolicy support ..."
   }

@@ -53,6 +53,9 @@ enum class errc : int {
   home_node_needs_bind,   // home node on a range without a bind / prefer (many) VMA policy
   invalid_weight,         // weighted-interleave weight outside 1..255
   backend_unavailable,    // the backend a TaskHandle was forced to cannot serve this call
+  series_abi_1,           // the kernel has the series' ABI 1 (pid-addressed); this library speaks ABI 2
+  series_abi_unknown,     // the kernel has the series, but its ABI is not 2 or cannot be read
+  target_changed,         // the process at a pid is still the one seen, but its name is not (exec, rename)
 };
 
 namespace detail {
@@ -89,6 +92,17 @@ class error_category final : public std::error_category {
       case errc::backend_unavailable:
         return "the backend this task handle is forced to cannot serve the call (procfs serves only a thread's "
                "policy and allowed nodes, self-only only the calling thread): use Backend::automatic";
+      case errc::series_abi_1:
+        return "the kernel has the task mempolicy series ABI 1 (targets addressed by pid); this library needs ABI 2 "
+               "(targets addressed by pidfd): boot a kernel built from this checkout's kernel/patches "
+               "(an ABI 2 kernel has /sys/kernel/mm/mempolicy/task_mempolicy_abi)";
+      case errc::series_abi_unknown:
+        return "the kernel has the task mempolicy series, but /sys/kernel/mm/mempolicy/task_mempolicy_abi does not "
+               "read 2, the ABI this library needs (another version, or sysfs is not mounted at /sys): mount sysfs, "
+               "or build the kernel and the library from the same taskmpol checkout";
+      case errc::target_changed:
+        return "the process no longer has the name it had when it was selected (it ran exec or renamed itself): "
+               "select it again";
     }
     return "unknown taskmpol error";
   }
@@ -96,8 +110,11 @@ class error_category final : public std::error_category {
   std::error_condition default_error_condition(int value) const noexcept override {
     switch (static_cast<errc>(value)) {
       case errc::ok: return {};
-      case errc::unsupported_kernel: return std::errc::function_not_supported;
+      case errc::unsupported_kernel:
+      case errc::series_abi_1:
+      case errc::series_abi_unknown: return std::errc::function_not_supported;
       case errc::target_exited: return std::errc::no_such_process;
+      case errc::target_changed: return std::errc::no_such_process;  // no process matches the selection
       case errc::topology_unavailable: return std::errc::no_such_file_or_directory;
       case errc::node_out_of_range: return std::errc::result_out_of_range;
       case errc::home_node_needs_bind: return std::errc::operation_not_supported;

@@ -9,6 +9,8 @@
 
 #include <taskmpol/error.hpp>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstddef>
@@ -102,11 +104,11 @@ inline constexpr long set_mempolicy_home_node = 450;
 #endif
 
 // The task mempolicy series (kernel/patches on Linux 6.12). Its numbers exist only in the series'
-// x86_64 and i386 tables. They are deliberately NOT taken from <sys/syscall.h>: on upstream 6.13+
-// the same numbers are other calls (463 is setxattrat), which is why they are issued only after
-// task_mempolicy_available() has positively detected the series. x32 (__ILP32__ on x86_64) uses a
-// different table and is not covered by the series.
-#if (defined(__x86_64__) && !defined(__ILP32__)) || defined(__i386__)
+// tables: x86_64, i386 and the generic table (arm64). They are deliberately NOT taken from
+// <sys/syscall.h>: on upstream 6.13+ the same numbers are other calls (463 is setxattrat), which is
+// why they are issued only after task_mempolicy_support() has positively detected the series with
+// the ABI this library speaks. x32 (__ILP32__ on x86_64) uses a different table and is not covered.
+#if (defined(__x86_64__) && !defined(__ILP32__)) || defined(__i386__) || defined(__aarch64__)
 inline constexpr long set_task_mempolicy = 463;
 inline constexpr long get_task_mempolicy = 464;
 inline constexpr long set_task_mempolicy_home_node = 465;
@@ -139,12 +141,26 @@ inline constexpr long gettid = unavailable;
 
 }  // namespace nr
 
+// How the series' calls (ABI 2) name their target: a pidfd (pidfd_open(2), clone3 CLONE_PIDFD). A
+// process pidfd names the thread-group leader; a thread pidfd (pidfd_thread, Linux 6.9+) exactly
+// that thread. The kernel resolves the pidfd to the task it was opened for, so a pid number that
+// was recycled after that task exited cannot redirect the call (the answer is ESRCH). The caller
+// names itself with one of the sentinels below (upstream's <linux/pidfd.h> values since 6.15):
+// there is no "0 means self", 0 is an ordinary descriptor number.
+inline constexpr int pidfd_self_thread = -10000;        // PIDFD_SELF_THREAD: the calling thread
+inline constexpr int pidfd_self_thread_group = -20000;  // PIDFD_SELF_THREAD_GROUP: its thread-group leader
+
+// PIDFD_THREAD (uapi/linux/pidfd.h, Linux 6.9+): pidfd_open() flag for a pidfd of one thread, and the
+// file status flag (fcntl F_GETFL) that tells a thread pidfd from a process pidfd.
+inline constexpr unsigned pidfd_thread = O_EXCL;
+
 // The series' task_mbind(2) argument block, version 0 (48 bytes). Fixed-width fields with explicit
 // padding so a 32-bit caller on a 64-bit kernel passes the same layout; the kernel reads it with
 // copy_struct_from_user(), so later versions may grow it (a larger size is accepted only when the
-// tail is zero). `reserved` is the kernel's `__reserved` (a name C++ reserves); it must be zero.
+// tail is zero; a size below 48 is EINVAL, above the page size E2BIG). `reserved` is the kernel's
+// `__reserved` (a name C++ reserves); it must be zero.
 struct task_mbind_args {
-  __s32 pid;              // target thread (TID) or 0 for the caller
+  __s32 pidfd;            // the target: a pidfd, or pidfd_self_thread / pidfd_self_thread_group
   __u32 mode;             // MPOL_* mode with MPOL_F_* mode flags ORed in
   __aligned_u64 start;    // first byte of the range in the target's address space (page aligned)
   __aligned_u64 len;      // length of the range in bytes
@@ -187,55 +203,195 @@ inline result<long> invoke(long number, Args... args) noexcept {
   return ret;
 }
 
-// Series detection state. 0: not probed yet, 1: absent, 2: present.
+// Series detection state, and the test override, as a SeriesState value (0: not probed yet / no
+// override).
 inline std::atomic<int> series_cache{0};
-// Test override. 0: probe the kernel, 1: force absent, 2: force present.
 inline std::atomic<int> series_override{0};
 
 }  // namespace detail
 
+// Reads the whole of a small procfs or sysfs file below dirfd (AT_FDCWD: the path as given) into buf
+// (at most cap - 1 bytes, NUL terminated). Errors: the errno of open/read; EFBIG when the file does
+// not fit.
+inline result<std::size_t> read_proc_file(int dirfd, const char* name, char* buf, std::size_t cap) noexcept {
+  if (cap == 0) return taskmpol::detail::posix_error(EINVAL);
+  int fd = -1;
+  do {
+    fd = ::openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return taskmpol::detail::posix_error(errno);
+  std::size_t total = 0;
+  int error = 0;
+  while (true) {
+    const ssize_t n = ::read(fd, buf + total, cap - 1 - total);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      error = errno;
+      break;
+    }
+    if (n == 0) break;
+    total += static_cast<std::size_t>(n);
+    if (total == cap - 1) {
+      error = EFBIG;
+      break;
+    }
+  }
+  ::close(fd);
+  buf[total] = '\0';
+  if (error != 0) return taskmpol::detail::posix_error(error);
+  return total;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Series detection.
+//
+// The series changed its ABI once: version 1 addressed the target by pid (a pid can be recycled
+// between the moment a caller picks it and the call), version 2 addresses it by pidfd, with the
+// same numbers. A library built for one version must never call a kernel with the other: the same
+// registers mean different things. Detection therefore reads files only, never issues a number:
+//
+//   /sys/kernel/mm/mempolicy/task_mempolicy_abi   "2\n" on ABI 2 kernels; absent before
+//   /proc/self/mempolicy                          the series' procfs file (every version)
+//
+// A stock kernel has neither file.
 
-// The series' procfs file. A kernel that has it also has the series' syscalls at the numbers
-// above; no upstream kernel has either file or calls.
+// The ABI version this library speaks.
+inline constexpr int task_mempolicy_abi = 2;
+
+// The series' procfs file and ABI file, relative to the root of the system ("/" normally).
 inline constexpr const char* series_probe_path = "/proc/self/mempolicy";
+inline constexpr const char* series_abi_path = "/sys/kernel/mm/mempolicy/task_mempolicy_abi";
 
-// Asks the kernel afresh (no cache, no override): does the series' procfs file exist?
-// Only existence is checked (F_OK), so permissions or an unreadable file cannot hide the series.
-// Without /proc mounted the answer is "absent", which errs on the side of never issuing a number
-// that may mean another call.
-[[nodiscard]] inline bool probe_task_mempolicy_series() noexcept {
-  const int saved = errno;  // a negative answer is not an error for the caller
-  const bool present = ::faccessat(AT_FDCWD, series_probe_path, F_OK, 0) == 0;
+// probe_task_mempolicy_abi()'s answer when the series is there but its ABI version is not known.
+inline constexpr int task_mempolicy_abi_unknown = -1;
+
+namespace detail {
+
+// root + rel in out (NUL terminated); false when it does not fit or root holds a NUL.
+inline bool root_path(char (&out)[4096], std::string_view root, const char* rel) noexcept {
+  if (root.find('\0') != std::string_view::npos) return false;
+  while (!root.empty() && root.back() == '/') root.remove_suffix(1);
+  const std::string_view tail(rel);
+  if (root.size() + tail.size() >= sizeof(out)) return false;
+  root.copy(out, root.size());
+  tail.copy(out + root.size(), tail.size());
+  out[root.size() + tail.size()] = '\0';
+  return true;
+}
+
+// True when path exists (errno preserved).
+inline bool path_exists(const char* path) noexcept {
+  const int saved = errno;
+  const bool present = ::faccessat(AT_FDCWD, path, F_OK, 0) == 0;
   errno = saved;
   return present;
 }
 
-// True when the running kernel has the task mempolicy series. The probe runs once per process;
-// tests may override the answer (see testing::override_series_detection).
-[[nodiscard]] inline bool task_mempolicy_available() noexcept {
+}  // namespace detail
+
+// Asks the running system afresh (no cache, no override) which ABI of the series it offers:
+//   0                            no series (neither file exists);
+//   N > 0                        the ABI file reads exactly the decimal N (no sign, blank or leading
+//                                zero; one trailing newline or none);
+//   1                            no ABI file, but /proc/self/mempolicy and /sys/kernel/mm exist (v1);
+//   task_mempolicy_abi_unknown   the series' procfs file exists but the ABI file cannot be read, does
+//                                not hold a plain version number, or sysfs is not mounted (no
+//                                /sys/kernel/mm: the absence of the ABI file then proves nothing).
+// root ("/" for the running system) lets tests point the probe at a synthetic tree. Reads files
+// only: never a syscall of the series. errno is preserved.
+[[nodiscard]] inline int probe_task_mempolicy_abi(std::string_view root = "/") noexcept {
+  char abi_path[4096];
+  char procfs_path[4096];
+  char mm_dir[4096];
+  if (!detail::root_path(abi_path, root, series_abi_path) || !detail::root_path(procfs_path, root, series_probe_path) ||
+      !detail::root_path(mm_dir, root, "/sys/kernel/mm")) {
+    return task_mempolicy_abi_unknown;
+  }
+  const int saved = errno;
+  char text[16];  // "2\n"; a file this does not hold is no version number
+  const auto size = read_proc_file(AT_FDCWD, abi_path, text, sizeof(text));
+  errno = saved;
+  if (!size) {
+    if (size.error() != std::errc::no_such_file_or_directory) return task_mempolicy_abi_unknown;  // unreadable
+    if (!detail::path_exists(procfs_path)) return 0;
+    return detail::path_exists(mm_dir) ? 1 : task_mempolicy_abi_unknown;
+  }
+  const std::size_t total = size.value();
+  std::size_t digits = 0;
+  int version = 0;
+  while (digits < total && text[digits] >= '0' && text[digits] <= '9') {
+    if (version > 1'000'000) return task_mempolicy_abi_unknown;  // no such version; also no overflow
+    version = version * 10 + (text[digits] - '0');
+    ++digits;
+  }
+  const bool newline_only = total == digits || (total == digits + 1 && text[digits] == '\n');
+  const bool leading_zero = digits > 1 && text[0] == '0';
+  if (digits == 0 || !newline_only || leading_zero || version == 0) return task_mempolicy_abi_unknown;
+  return version;
+}
+
+// True when the running kernel has the series in any version (its procfs file or its ABI file).
+// Asks afresh, like probe_task_mempolicy_abi().
+[[nodiscard]] inline bool probe_task_mempolicy_series() noexcept { return probe_task_mempolicy_abi() != 0; }
+
+namespace detail {
+
+// What detection concluded; the values are stored in series_cache and series_override.
+enum class SeriesState : int {
+  unknown = 0,   // not probed yet (cache) / no override
+  absent = 1,    // stock kernel, or an architecture without the series' numbers
+  match = 2,     // the ABI this library speaks
+  abi_1 = 3,     // the pid-addressed ABI 1
+  other = 4,     // another or an unreadable ABI
+};
+
+inline SeriesState classify_abi(int abi) noexcept {
+  if (abi == 0) return SeriesState::absent;
+  if (abi == task_mempolicy_abi) return SeriesState::match;
+  if (abi == 1) return SeriesState::abi_1;
+  return SeriesState::other;
+}
+
+}  // namespace detail
+
+// Success when the running kernel has the series with the ABI this library speaks; otherwise why
+// not, without any syscall of the series: errc::unsupported_kernel (no series, or no numbers for
+// this architecture), errc::series_abi_1 (the pid-addressed version), errc::series_abi_unknown.
+// The probe runs once per process (two threads may both probe: same answer, harmless race); tests
+// may override it (testing::override_series_detection).
+[[nodiscard]] inline result<void> task_mempolicy_support() noexcept {
   if constexpr (nr::set_task_mempolicy == nr::unavailable) {
-    return false;  // no numbers for this architecture: never, whatever the override says
+    return errc::unsupported_kernel;  // no numbers for this architecture: never, whatever the override says
   } else {
-    const int forced = detail::series_override.load(std::memory_order_relaxed);
-    if (forced != 0) return forced == 2;
-    int state = detail::series_cache.load(std::memory_order_relaxed);
-    if (state == 0) {
-      // Two threads may both probe; they get the same answer, so the race is harmless.
-      state = probe_task_mempolicy_series() ? 2 : 1;
-      detail::series_cache.store(state, std::memory_order_relaxed);
+    auto state = static_cast<detail::SeriesState>(detail::series_override.load(std::memory_order_relaxed));
+    if (state == detail::SeriesState::unknown) {
+      state = static_cast<detail::SeriesState>(detail::series_cache.load(std::memory_order_relaxed));
+      if (state == detail::SeriesState::unknown) {
+        state = detail::classify_abi(probe_task_mempolicy_abi());
+        detail::series_cache.store(static_cast<int>(state), std::memory_order_relaxed);
+      }
     }
-    return state == 2;
+    switch (state) {
+      case detail::SeriesState::match: return success();
+      case detail::SeriesState::abi_1: return errc::series_abi_1;
+      case detail::SeriesState::other: return errc::series_abi_unknown;
+      case detail::SeriesState::unknown:
+      case detail::SeriesState::absent: break;
+    }
+    return errc::unsupported_kernel;
   }
 }
+
+// True when the series' calls may be issued (task_mempolicy_support() succeeds).
+[[nodiscard]] inline bool task_mempolicy_available() noexcept { return task_mempolicy_support().has_value(); }
 
 namespace testing {
 
 enum class SeriesDetection : int {
-  probe = 0,           // normal behaviour: ask the kernel (cached)
-  force_absent = 1,    // behave as on a kernel without the series
-  force_present = 2,   // issue the series' numbers even though the probe says no: tests only
+  probe = 0,          // normal behaviour: ask the kernel (cached)
+  force_absent = 1,   // behave as on a kernel without the series
+  force_present = 2,  // behave as on a kernel with this library's ABI: issues the numbers. Tests only
+  force_abi_1 = 3,    // behave as on a kernel with the series' pid-addressed ABI 1
 };
 
 // Test hook: overrides series detection for the whole process. Forcing "present" on a kernel
@@ -303,45 +459,59 @@ inline result<unsigned long> move_pages(pid_t pid, unsigned long count, void** p
 }
 
 // ---------------------------------------------------------------------------------------------
-// Raw wrappers for the series' calls. Each one first checks task_mempolicy_available() and, on any
-// kernel without the series, returns errc::unsupported_kernel without issuing a syscall: the
-// numbers mean other calls upstream. pid 0 means the caller; a TID addresses one thread.
+// Raw wrappers for the series' calls (ABI 2). Each one first checks task_mempolicy_support() and,
+// on any kernel without the series' ABI 2, returns its error without issuing a syscall: the numbers
+// mean other calls upstream, and pids instead of pidfds on an ABI 1 kernel. Arguments are exactly
+// the kernel's. `pidfd` names the target (see pidfd_self_thread above). Errors besides the policy's
+// own (those of the stock call): EBADF (not a pidfd), ESRCH (the pidfd's task has exited, also when
+// its number has been recycled since), EINVAL (a task outside the caller's pid namespace, a kernel
+// thread or user worker, unknown flags), EPERM (see each call).
 
-inline result<void> set_task_mempolicy(pid_t pid, int mode, const unsigned long* nmask,
-                                       unsigned long maxnode) noexcept {
-  if (!task_mempolicy_available()) return errc::unsupported_kernel;
-  TASKMPOL_TRYV(detail::invoke(nr::set_task_mempolicy, pid, mode, nmask, maxnode));
+// Replaces the target thread's policy. Another thread installs it at its next return to user mode
+// (at once when it runs in user mode; after the syscall it sleeps in, or when a stopped thread
+// continues); every observer (get_task_mempolicy, the target's own get_mempolicy, procfs,
+// numa_maps, threads the target creates) sees the new policy as soon as this returns. flags must
+// be 0. EPERM: the caller neither owns the target nor has CAP_SYS_NICE in its user namespace (or an
+// LSM refused: EACCES).
+inline result<void> set_task_mempolicy(int pidfd, int mode, const unsigned long* nmask, unsigned long maxnode,
+                                       unsigned flags) noexcept {
+  TASKMPOL_TRYV(task_mempolicy_support());
+  TASKMPOL_TRYV(detail::invoke(nr::set_task_mempolicy, pidfd, mode, nmask, maxnode, flags));
   return success();
 }
 
-inline result<void> get_task_mempolicy(pid_t pid, int* mode, unsigned long* nmask, unsigned long maxnode,
+// get_mempolicy(2) for the target (the same flags; addr is an address of the target). EPERM
+// without ptrace read access to the target.
+inline result<void> get_task_mempolicy(int pidfd, int* mode, unsigned long* nmask, unsigned long maxnode,
                                        unsigned long addr, unsigned long flags) noexcept {
-  if (!task_mempolicy_available()) return errc::unsupported_kernel;
-  TASKMPOL_TRYV(detail::invoke(nr::get_task_mempolicy, pid, mode, nmask, maxnode, addr, flags));
+  TASKMPOL_TRYV(task_mempolicy_support());
+  TASKMPOL_TRYV(detail::invoke(nr::get_task_mempolicy, pidfd, mode, nmask, maxnode, addr, flags));
   return success();
 }
 
-inline result<void> set_task_mempolicy_home_node(pid_t pid, unsigned long start, unsigned long len,
+// set_mempolicy_home_node(2) on a range of the target's address space. flags must be 0. EPERM
+// unless the caller may both change the target's policy (as set_task_mempolicy) and ptrace-attach
+// to it (PTRACE_MODE_ATTACH_REALCREDS, what process_vm_writev needs; Yama's ptrace_scope applies).
+inline result<void> set_task_mempolicy_home_node(int pidfd, unsigned long start, unsigned long len,
                                                  unsigned long home_node, unsigned long flags) noexcept {
-  if (!task_mempolicy_available()) return errc::unsupported_kernel;
-  TASKMPOL_TRYV(detail::invoke(nr::set_task_mempolicy_home_node, pid, start, len, home_node, flags));
+  TASKMPOL_TRYV(task_mempolicy_support());
+  TASKMPOL_TRYV(detail::invoke(nr::set_task_mempolicy_home_node, pidfd, start, len, home_node, flags));
   return success();
 }
 
-// size is the number of bytes of *args the kernel may read: task_mbind_args_size_v0 for this layout.
+// mbind(2) on a range of the target's address space, described by *args (args->pidfd names the
+// target). size is the number of bytes of *args the kernel may read: task_mbind_args_size_v0 for
+// this layout. EPERM as for set_task_mempolicy_home_node (ptrace attach rights as well).
 inline result<void> task_mbind(const task_mbind_args* args, std::size_t size) noexcept {
-  if (!task_mempolicy_available()) return errc::unsupported_kernel;
+  TASKMPOL_TRYV(task_mempolicy_support());
   TASKMPOL_TRYV(detail::invoke(nr::task_mbind, args, size));
   return success();
 }
 
-
 // ---------------------------------------------------------------------------------------------
-// Pinning a task: pidfds and /proc/<tgid>/task/<tid>. TaskHandle (task.hpp) holds one of each, so
-// that a pid recycled after the target exited is never mistaken for the target.
-
-// PIDFD_THREAD (uapi/linux/pidfd.h, Linux 6.9+): a pidfd for one thread instead of a process.
-inline constexpr unsigned pidfd_thread = O_EXCL;
+// Pinning a task: pidfds and /proc/<tgid>/task/<tid>. TaskHandle (task.hpp) holds one of each: the
+// pidfd is what the series' calls address; the task directory serves the procfs backend and the
+// thread listing, and reaches nothing once its task has gone, even if the number is reused.
 
 // gettid(2). Cannot fail.
 [[nodiscard]] inline pid_t gettid() noexcept {
@@ -390,6 +560,22 @@ inline result<int> open_task_dir(pid_t tgid, pid_t tid) noexcept {
   return fd;
 }
 
+// Opens another thread's directory of the same process, /proc/<tgid>/task/<tid>, through the ".."
+// of an open_task_dir() descriptor: the process is the pinned one even if its number has been
+// recycled since (then the lookup fails). Errors: those of openat(2), ENOENT when the process has
+// no such thread.
+inline result<int> open_sibling_task_dir(int task_dirfd, pid_t tid) noexcept {
+  char path[32];
+  const int len = std::snprintf(path, sizeof(path), "../%d", static_cast<int>(tid));
+  if (len <= 0 || static_cast<std::size_t>(len) >= sizeof(path)) return taskmpol::detail::posix_error(EINVAL);
+  int fd = -1;
+  do {
+    fd = ::openat(task_dirfd, path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return taskmpol::detail::posix_error(errno);
+  return fd;
+}
+
 // Whether the thread behind an open_task_dir() descriptor still exists (zombies count: their
 // /proc entries stay until they are reaped).
 [[nodiscard]] inline bool task_dir_alive(int task_dirfd) noexcept {
@@ -398,37 +584,6 @@ inline result<int> open_task_dir(pid_t tgid, pid_t tid) noexcept {
   const bool alive = ::fstatat(task_dirfd, "stat", &st, 0) == 0;
   errno = saved;
   return alive;
-}
-
-// Reads the whole of a small procfs file below dirfd into buf (at most cap - 1 bytes, NUL
-// terminated). Errors: the errno of open/read; EFBIG when the file does not fit.
-inline result<std::size_t> read_proc_file(int dirfd, const char* name, char* buf, std::size_t cap) noexcept {
-  if (cap == 0) return taskmpol::detail::posix_error(EINVAL);
-  int fd = -1;
-  do {
-    fd = ::openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-  } while (fd < 0 && errno == EINTR);
-  if (fd < 0) return taskmpol::detail::posix_error(errno);
-  std::size_t total = 0;
-  int error = 0;
-  while (true) {
-    const ssize_t n = ::read(fd, buf + total, cap - 1 - total);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      error = errno;
-      break;
-    }
-    if (n == 0) break;
-    total += static_cast<std::size_t>(n);
-    if (total == cap - 1) {
-      error = EFBIG;
-      break;
-    }
-  }
-  ::close(fd);
-  buf[total] = '\0';
-  if (error != 0) return taskmpol::detail::posix_error(error);
-  return total;
 }
 
 // Writes text to a procfs file below dirfd with one write(2), as the series' mempolicy file
@@ -450,12 +605,14 @@ inline result<void> write_proc_file(int dirfd, const char* name, std::string_vie
   return success();
 }
 
-// The value of one "Name:\tvalue" line of a procfs status file below dirfd, copied into out
-// (NUL terminated). Errors: as read_proc_file; ENOENT when the file has no such line.
-inline result<std::size_t> read_status_field(int dirfd, std::string_view field, char* out, std::size_t cap) noexcept {
+// The value of one "Name:\tvalue" line of the procfs file `file` below dirfd (AT_FDCWD: the path
+// as given), copied into out (NUL terminated). Errors: as read_proc_file; ENOENT when the file has
+// no such line.
+inline result<std::size_t> read_proc_field(int dirfd, const char* file, std::string_view field, char* out,
+                                           std::size_t cap) noexcept {
   // /proc/<pid>/status is about 1.5 KiB; its Cpus_allowed lines grow with the CPU count.
   char buf[32768];
-  TASKMPOL_TRY(size, read_proc_file(dirfd, "status", buf, sizeof(buf)));
+  TASKMPOL_TRY(size, read_proc_file(dirfd, file, buf, sizeof(buf)));
   const std::string_view text(buf, size);
   std::size_t pos = 0;
   while (pos < text.size()) {
@@ -473,6 +630,52 @@ inline result<std::size_t> read_status_field(int dirfd, std::string_view field, 
     pos = end + 1;
   }
   return taskmpol::detail::posix_error(ENOENT);
+}
+
+// The value of one "Name:\tvalue" line of a status file (/proc/<pid>/task/<tid>/status) below dirfd.
+inline result<std::size_t> read_status_field(int dirfd, std::string_view field, char* out, std::size_t cap) noexcept {
+  return read_proc_field(dirfd, "status", field, out, cap);
+}
+
+// What the kernel reports about a pidfd (/proc/self/fdinfo/<fd> and its file status flags).
+struct PidfdInfo {
+  pid_t pid = 0;        // its task's number in the caller's pid namespace; 0: not visible there;
+                        // -1: the task has exited and been reaped
+  bool thread = false;  // a PIDFD_THREAD pidfd (one thread) rather than a process pidfd (the leader)
+};
+
+// Reads what the kernel reports about pidfd: the "Pid:" line of its fdinfo, and PIDFD_THREAD
+// (O_EXCL) in fcntl(F_GETFL) (Linux 6.9+; older kernels have process pidfds only).
+// Errors: EBADF when pidfd is not an open descriptor or not a pidfd (its fdinfo has no "Pid:");
+// ENOENT when /proc is not mounted.
+inline result<PidfdInfo> pidfd_info(int pidfd) noexcept {
+  if (pidfd < 0) return taskmpol::detail::posix_error(EBADF);
+  const int flags = ::fcntl(pidfd, F_GETFL);
+  if (flags < 0) return taskmpol::detail::posix_error(errno);
+  char path[48];
+  const int len = std::snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+  if (len <= 0 || static_cast<std::size_t>(len) >= sizeof(path)) return taskmpol::detail::posix_error(EBADF);
+  char value[24];
+  auto size = read_proc_field(AT_FDCWD, path, "Pid", value, sizeof(value));
+  if (!size) {
+    // No "Pid:" line (ENOENT with /proc mounted), or a file far larger than a pidfd's: another kind.
+    const bool no_line = size.error() == std::errc::no_such_file_or_directory && ::access("/proc/self", F_OK) == 0;
+    if (no_line || size.error() == std::errc::file_too_large) return taskmpol::detail::posix_error(EBADF);
+    return size.error();
+  }
+  const std::string_view text(value, size.value());
+  const bool negative = !text.empty() && text.front() == '-';
+  const std::string_view digits = negative ? text.substr(1) : text;
+  long number = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9' || number > 100'000'000) return taskmpol::detail::posix_error(EIO);  // not the kernel's
+    number = number * 10 + (c - '0');
+  }
+  if (digits.empty()) return taskmpol::detail::posix_error(EIO);
+  PidfdInfo out;
+  out.pid = static_cast<pid_t>(negative ? -number : number);
+  out.thread = (static_cast<unsigned>(flags) & pidfd_thread) != 0;
+  return out;
 }
 
 namespace detail {
@@ -517,11 +720,80 @@ inline result<void> list_threads(int task_dirfd, std::vector<pid_t>& tids) noexc
 
 // The processes in /proc (of the caller's pid namespace, as procfs is mounted), in the order
 // procfs lists them (ascending). Replaces the contents of pids. Allocates (the vector).
+// A number is only a name for a moment: to act on a process found here, read its identity
+// (read_process_stat) and pin it with TaskHandle::open_matched(), which confirms it is still the
+// process that was seen.
 inline result<void> list_processes(std::vector<pid_t>& pids) noexcept {
   pids.clear();
   DIR* dir = ::opendir("/proc");
   if (dir == nullptr) return taskmpol::detail::posix_error(errno);
   return detail::numeric_entries(dir, pids);
+}
+
+// Who a process is, as /proc/<pid>/stat tells it: with pid and start time it tells a process from
+// a later one that got the same number; the name is what rules match (comm, as `ps -o comm`).
+struct ProcessStat {
+  static constexpr std::size_t name_capacity = 64;  // the kernel prints at most 63 bytes of a name
+
+  pid_t pid = 0;
+  std::array<char, name_capacity> name_bytes{};  // NUL terminated: the text between the parentheses
+  char state = '?';                              // field 3: R, S, D, Z, ...
+  unsigned long flags = 0;                       // field 9: the task's PF_* flags
+  unsigned long long start_time = 0;             // field 22: clock ticks after boot when it started
+
+  [[nodiscard]] std::string_view name() const noexcept {
+    std::size_t n = 0;
+    while (n < name_bytes.size() && name_bytes[n] != '\0') ++n;
+    return {name_bytes.data(), n};
+  }
+  // A kernel thread (PF_KTHREAD): no user memory, no memory policy of its own to change.
+  [[nodiscard]] bool kernel_thread() const noexcept { return (flags & 0x00200000UL) != 0; }
+};
+
+// Reads /proc/<pid>/stat by number: the task that has this number now. Errors: EINVAL for
+// pid <= 0; ESRCH when no task has it; EIO when the file is not in the kernel's format.
+inline result<ProcessStat> read_process_stat(pid_t pid) noexcept {
+  if (pid <= 0) return taskmpol::detail::posix_error(EINVAL);
+  char path[48];
+  const int len = std::snprintf(path, sizeof(path), "/proc/%d/stat", static_cast<int>(pid));
+  if (len <= 0 || static_cast<std::size_t>(len) >= sizeof(path)) return taskmpol::detail::posix_error(EINVAL);
+  char text[1024];  // about 300 bytes: 52 numbers and a name of at most 64 bytes
+  auto size = read_proc_file(AT_FDCWD, path, text, sizeof(text));
+  if (!size) {
+    if (size.error() == std::errc::no_such_file_or_directory) return taskmpol::detail::posix_error(ESRCH);
+    return size.error();
+  }
+  const std::string_view stat(text, size.value());
+  // "pid (name) state ppid ...": the name may hold blanks and parentheses, so it ends at the last ')'.
+  const std::size_t open = stat.find('(');
+  const std::size_t close = stat.rfind(')');
+  if (open == std::string_view::npos || close == std::string_view::npos || close < open)
+    return taskmpol::detail::posix_error(EIO);
+  ProcessStat out;
+  out.pid = pid;
+  const std::string_view name = stat.substr(open + 1, close - open - 1);
+  if (name.size() >= out.name_bytes.size()) return taskmpol::detail::posix_error(EIO);
+  name.copy(out.name_bytes.data(), name.size());
+  // Fields from 3 on, separated by single blanks.
+  std::string_view rest = close + 2 <= stat.size() ? stat.substr(close + 2) : std::string_view{};
+  for (int field = 3; field <= 22; ++field) {
+    const std::size_t end = std::min(rest.find(' '), rest.size());
+    const std::string_view word = rest.substr(0, end);
+    if (word.empty()) return taskmpol::detail::posix_error(EIO);
+    if (field == 3) {
+      out.state = word.front();
+    } else if (field == 9 || field == 22) {
+      unsigned long long value = 0;
+      for (char c : word) {
+        if (c < '0' || c > '9' || value > (~0ULL - 9) / 10) return taskmpol::detail::posix_error(EIO);
+        value = value * 10 + static_cast<unsigned>(c - '0');
+      }
+      if (field == 9) out.flags = static_cast<unsigned long>(value);
+      else out.start_time = value;
+    }
+    rest.remove_prefix(std::min(end + 1, rest.size()));
+  }
+  return out;
 }
 
 }  // namespace taskmpol::sys

@@ -7,7 +7,9 @@
 //                          the allowed nodes, from the stock status file): used when the syscalls
 //                          answer ENOSYS (a seccomp profile that does not know them)
 //   3. Backend::self_only  the stock syscalls (self.hpp), when the handle names the calling thread
-//   4. errc::unsupported_kernel, without any syscall the kernel might not mean (syscalls.hpp)
+//   4. errc::unsupported_kernel (no series) or errc::series_abi_1 / series_abi_unknown (the series
+//      with another ABI than this library's), without any syscall the kernel might not mean
+//      (syscalls.hpp: task_mempolicy_support)
 //
 // Process-wide helpers follow the handle: a policy belongs to a thread, and a new thread inherits
 // its creator's, so set_policy_on_all_threads() walks /proc/<pid>/task until the list is stable.
@@ -112,6 +114,10 @@ namespace detail {
 inline constexpr const char* advice_permission =
     "changing another user's task needs CAP_SYS_NICE (run as root), reading it needs ptrace read access "
     "(the rule of /proc/<pid>/numa_maps); a Linux Security Module may also refuse";
+inline constexpr const char* advice_permission_range =
+    "a range policy or home node in another process needs two rights: owning it or CAP_SYS_NICE, and ptrace "
+    "attach rights, as process_vm_writev(2) (CAP_SYS_PTRACE, or the same user where Yama's "
+    "/proc/sys/kernel/yama/ptrace_scope allows attaching); a Linux Security Module may also refuse";
 inline constexpr const char* advice_nodes =
     "choose nodes that have memory and lie in the target's cpuset (cpuset.mems of its cgroup), or widen the cpuset";
 inline constexpr const char* advice_move =
@@ -156,41 +162,45 @@ inline constexpr NodeMask any_node = NodeMask::first_n(NodeMask::capacity);
 
 }  // namespace detail
 
-// A pinned thread. Move-only; owns a pidfd (pidfd_open(2)) and an O_PATH descriptor of
-// /proc/<tgid>/task/<tid>.
+// A pinned thread. Move-only; owns a pidfd and an O_PATH descriptor of /proc/<tgid>/task/<tid>.
+// Made by self(), open(pid), thread(tid), open_thread(tid), adopt(pidfd) and, for a process seen
+// in a scan of /proc, open_matched(); release() and native_handle() give access to the pidfd.
 //
 // Pinning. A pid names a task only while that task exists: after it is reaped the number can be
-// given to a new, unrelated task. The handle therefore checks around every pid-based call that the
-// pinned task is still alive -- the pidfd does not poll readable and the task directory still
-// resolves -- before the call (so no call goes out for a dead target) and after it (a target that
-// died during the call may have been replaced before the call reached the kernel: the result is
-// then errc::target_exited, never a success reported for the wrong task). ESRCH from the kernel
-// (a thread that exited and was not yet reaped) is errc::target_exited as well. The procfs backend
-// goes through the pinned directory itself and can never reach another task.
+// given to a new, unrelated task, and holding a pidfd does not reserve the number. The series' calls
+// (ABI 2) therefore take the handle's pidfd itself, never a pid: the kernel resolves it to the task
+// it was opened for and answers ESRCH once that task has exited (errc::target_exited here), even
+// if its number now belongs to another process. A process handle (open(pid)) holds a process pidfd,
+// which the kernel resolves to the thread-group leader; a thread handle (thread(tid)) holds a
+// PIDFD_THREAD pidfd of exactly that thread (Linux 6.9+). The calling thread addresses itself with
+// the kernel's PIDFD_SELF_THREAD. The procfs backend stays pid-addressed by design: it opens its
+// files below the pinned /proc/<tgid>/task/<tid> directory, whose inode refers to that very thread
+// (struct pid), so its lookups fail once the thread has gone even if the number is reused. The one
+// pid-addressed call left is migrate_pages(2) (a stock syscall without a pidfd form): see there.
 //
-// Threads. TaskHandle::thread(tid) pins one thread: with a PIDFD_THREAD pidfd (Linux 6.9+, so on
-// every kernel with the series); on older kernels with the process's pidfd plus the thread's
-// /proc/<tgid>/task/<tid> directory, whose procfs inode refers to that very thread (struct pid),
-// so its lookups fail once the thread has gone even if the tid is reused.
-//
-// Not thread-safe: served_by() records the last call; use one handle per thread (open_thread()).
+// Threads: the const members keep no state of their own, so several threads may call them on one
+// handle at once (set_backend(), moves and assignment need the handle to themselves). Which backend
+// served a call is reported in its TaskDiagnostic (`backend`), not stored in the handle.
 class TaskHandle {
  public:
   // The calling thread. Works on every kernel (the stock syscalls serve it when the series is
-  // absent); the handle still names this thread when it is used from another thread.
+  // absent). Used by the thread that made it, the handle addresses the kernel's PIDFD_SELF_THREAD;
+  // used by another thread, it still names its creator, through a thread pidfd of it.
+  // Errors: those of pidfd_open(2) (e.g. EMFILE). On a kernel without PIDFD_THREAD (before 6.9,
+  // so without the series) the handle holds no pidfd and serves only its own thread.
   [[nodiscard]] static result<TaskHandle> self() noexcept {
     TaskHandle h;
     h.tgid_ = ::getpid();
     h.tid_ = sys::gettid();
-    // The calling thread is alive while it calls; the pins matter only when another thread uses
-    // the handle, so failing to take them (no /proc, a kernel before 6.9) is not an error.
-    if (auto fd = sys::pidfd_open(h.tid_, sys::pidfd_thread)) h.pidfd_ = fd.value();
+    TASKMPOL_TRYV(h.open_own_pidfd());
+    // The directory serves procfs reads from other threads only; without /proc the handle still
+    // serves its own thread.
     if (auto dir = sys::open_task_dir(h.tgid_, h.tid_)) h.task_dir_ = dir.value();
     return h;
   }
 
-  // A process, addressed through its main thread (the thread-group leader), as the kernel's
-  // pid-based calls do. A pid that is a thread but not a leader opens that thread (as thread()).
+  // A process: a process pidfd, which the series' calls resolve to the thread-group leader (the
+  // main thread). A pid that is a thread but not a leader opens that thread (as thread()).
   // Errors: EINVAL for pid <= 0; ESRCH when no such task exists; errc::target_exited when it
   // exited while being opened; ENOENT when /proc is not mounted.
   [[nodiscard]] static result<TaskHandle> open(pid_t pid) noexcept {
@@ -208,33 +218,88 @@ class TaskHandle {
     return h;
   }
 
+  // A process found in a scan of /proc (sys::list_processes, then sys::read_process_stat), pinned
+  // only if it is still the process that was seen: opens a pidfd for seen.pid, reads
+  // /proc/<pid>/stat again, checks through the pidfd that the process has not exited since (so
+  // what was read is the pinned process's), and compares its start time and name with `seen`.
+  // A pid that was recycled between the scan and this call can therefore never be acted on, with
+  // one limit of what /proc tells: start times count clock ticks (10 ms), so a process that got the
+  // same pid and the same name within the same tick would pass for the one seen.
+  // Errors: errc::target_exited (it has exited, or the pid now names another process);
+  // errc::target_changed (the same process under another name: it ran exec or renamed itself);
+  // EINVAL for seen.pid <= 0; ENOENT when /proc is not mounted.
+  [[nodiscard]] static result<TaskHandle> open_matched(const sys::ProcessStat& seen) noexcept {
+    if (seen.pid <= 0) return detail::posix_error(EINVAL);
+    auto fd = sys::pidfd_open(seen.pid, 0);
+    if (!fd) {
+      // ESRCH: no task has the number. EINVAL (ENOENT on 6.18): the number is now a thread that
+      // leads no group, so the process that led with it has gone.
+      const std::error_code e = fd.error();
+      if (e == std::errc::no_such_process || e == std::errc::invalid_argument ||
+          e == std::errc::no_such_file_or_directory)
+        return errc::target_exited;
+      return e;
+    }
+    TaskHandle h;
+    h.pidfd_ = fd.value();
+    h.tgid_ = seen.pid;
+    h.tid_ = seen.pid;
+    auto now = sys::read_process_stat(seen.pid);
+    // Only a pidfd that has not exited proves that the file read above was its process's.
+    if (sys::pidfd_exited(h.pidfd_)) return errc::target_exited;
+    if (!now) return now.error() == std::errc::no_such_process ? std::error_code(errc::target_exited) : now.error();
+    if (now.value().start_time != seen.start_time) return errc::target_exited;  // another process now
+    if (now.value().name() != seen.name()) return errc::target_changed;
+    TASKMPOL_TRYV(h.pin_task_dir());
+    return h;
+  }
+
   // One thread, by its thread ID (gettid(2)), of any process.
   // Errors: as open(); EINVAL for tid <= 0.
   [[nodiscard]] static result<TaskHandle> thread(pid_t tid) noexcept {
     if (tid <= 0) return detail::posix_error(EINVAL);
-    // /proc/<tid> exists for every thread (unlisted); its status names the thread group.
-    pid_t tgid = 0;
-    {
-      auto dir = sys::open_task_dir(tid, tid);
-      if (!dir) return dir.error() == std::errc::no_such_file_or_directory ? detail::posix_error(ESRCH) : dir.error();
-      std::array<char, 32> value{};
-      auto field = sys::read_status_field(dir.value(), "Tgid", value.data(), value.size());
-      ::close(dir.value());
-      if (!field) return field.error() == std::errc::no_such_process ? detail::posix_error(ESRCH) : field.error();
-      for (std::size_t i = 0; i < field.value(); ++i) {
-        if (value[i] < '0' || value[i] > '9' || tgid > 100'000'000) return detail::posix_error(EIO);
-        tgid = tgid * 10 + (value[i] - '0');
-      }
-      if (tgid <= 0) return detail::posix_error(EIO);
-    }
+    TASKMPOL_TRY(tgid, tgid_of(tid));
     return pin(tgid, tid);
+  }
+
+  // Takes over a pidfd the caller owns -- from pidfd_open(2), or clone3()/clone() with
+  // CLONE_PIDFD -- and learns from it which task it names: the number of that task
+  // (/proc/self/fdinfo/<fd>) and whether it is a thread pidfd (PIDFD_THREAD: exactly that thread)
+  // or a process pidfd (the thread-group leader). Numbers read by path are confirmed through the
+  // pidfd afterwards (it must not have exited meanwhile), so a recycled number cannot slip in.
+  // On success the handle owns the descriptor (it closes it; release() hands it back). On failure
+  // the caller still owns it, e.g. to reap an exited child with waitid(P_PIDFD).
+  // Errors: EBADF (not an open pidfd); errc::target_exited (its task has exited); EINVAL (its task
+  // is not visible in the caller's pid namespace); ENOENT (/proc is not mounted).
+  [[nodiscard]] static result<TaskHandle> adopt(int pidfd) noexcept {
+    TASKMPOL_TRY(info, sys::pidfd_info(pidfd));
+    if (info.pid < 0) return errc::target_exited;
+    if (info.pid == 0) return detail::posix_error(EINVAL);
+    pid_t tgid = info.pid;
+    if (info.thread) {
+      auto group = tgid_of(info.pid);
+      // A thread whose number has gone has exited: the pidfd still names it, but nothing to pin.
+      if (!group && group.error() == std::errc::no_such_process) return errc::target_exited;
+      if (!group) return group.error();
+      tgid = group.value();
+    }
+    TaskHandle h;
+    h.pidfd_ = pidfd;
+    h.tgid_ = tgid;
+    h.tid_ = info.pid;
+    auto pinned = h.pin_task_dir();  // also confirms that the numbers read above were this task's
+    if (!pinned) {
+      h.pidfd_ = -1;  // still the caller's
+      return pinned.error();
+    }
+    return h;
   }
 
   // Another thread of the same process as this handle (a thread handle per thread, for the
   // process-wide helpers). Errors: as thread(); ESRCH when tid is not a thread of this process.
   [[nodiscard]] result<TaskHandle> open_thread(pid_t tid) const noexcept {
     if (tid <= 0) return detail::posix_error(EINVAL);
-    TASKMPOL_TRY(h, pin(tgid_, tid));
+    TASKMPOL_TRY(h, pin(tgid_, tid, task_dir_));
     h.forced_ = forced_;
     return std::move(h);
   }
@@ -256,11 +321,29 @@ class TaskHandle {
 
   [[nodiscard]] pid_t pid() const noexcept { return tgid_; }  // the process (thread group)
   [[nodiscard]] pid_t tid() const noexcept { return tid_; }   // the thread
-  // The pidfd (owned by the handle; -1 when a self handle could not take one), e.g. to poll for exit.
+  // The pidfd (owned by the handle; -1 when a self handle could not take one, or after release()),
+  // e.g. to poll for exit: a process pidfd for open(pid), a thread pidfd (PIDFD_THREAD) for
+  // thread() and self(), whichever kind adopt() was given.
   [[nodiscard]] int pidfd() const noexcept { return pidfd_; }
+  // The same descriptor, under the name LLFIO's handles use.
+  [[nodiscard]] int native_handle() const noexcept { return pidfd_; }
+  // Gives up the pidfd: returns it (the caller owns it from now on and closes it) and leaves the
+  // handle empty, as a moved-from one (its task directory is closed; calls on it fail with EBADF).
+  // Returns -1 when the handle holds no pidfd.
+  [[nodiscard]] int release() noexcept {
+    const int fd = pidfd_;
+    pidfd_ = -1;
+    if (task_dir_ >= 0) ::close(task_dir_);
+    task_dir_ = -1;
+    tgid_ = 0;
+    tid_ = 0;
+    return fd;
+  }
   // True when the calling thread is the one the handle names (then nothing needs the series).
   [[nodiscard]] bool is_caller() const noexcept { return tid_ == sys::gettid() && tgid_ == ::getpid(); }
-  // False once the pinned thread has exited (always true for the caller itself).
+  // False once the pinned thread has exited (always true for the caller itself). A snapshot for
+  // callers that want to know (e.g. to end a loop); the calls do not need it, their pidfd names
+  // the target and the kernel says when it has gone.
   [[nodiscard]] bool alive() const noexcept {
     if (is_caller()) return true;
     if (pidfd_ >= 0 && sys::pidfd_exited(pidfd_)) return false;
@@ -287,22 +370,20 @@ class TaskHandle {
   }
 
   // Forces a backend (Backend::automatic: choose per call). A forced backend that cannot serve a
-  // call fails it with errc::backend_unavailable (or errc::unsupported_kernel for the series'
-  // backends on a kernel without the series) instead of falling back.
+  // call fails it with errc::backend_unavailable (or task_mempolicy_support()'s error for the
+  // series' backends on a kernel without the series' ABI 2) instead of falling back.
   void set_backend(Backend b) noexcept { forced_ = b; }
   [[nodiscard]] Backend backend() const noexcept { return forced_; }
-  // The backend that served (or last tried) the previous call; automatic before any call.
-  [[nodiscard]] Backend served_by() const noexcept { return served_; }
 
-  // The thread's policy (not a range's: see policy_at). With static/relative flags the syscalls
-  // and self-only report the nodes as given; procfs prints the nodes in effect (mpol_to_str).
+  // The thread's policy (not a range's: see policy_at). With static/relative flags every backend
+  // reports the nodes as they were given (the series' ABI 2 procfs file prints them so, too).
   [[nodiscard]] result<Policy> policy(TaskDiagnostic* diag = nullptr) const noexcept {
-    return run<Policy>(Op::get_policy, diag, [this](Backend b, pid_t pid) -> result<Policy> {
+    return run<Policy>(Op::get_policy, diag, [this](Backend b, int pidfd) -> result<Policy> {
       switch (b) {
         case Backend::syscalls: {
           std::array<NodeMask::word_type, NodeMask::word_count> words{};
           int mode = -1;
-          TASKMPOL_TRYV(sys::get_task_mempolicy(pid, &mode, words.data(), NodeMask::kernel_maxnode, 0, 0));
+          TASKMPOL_TRYV(sys::get_task_mempolicy(pidfd, &mode, words.data(), NodeMask::kernel_maxnode, 0, 0));
           if (mode < 0) return detail::posix_error(EIO);  // "success" without an answer: not from the kernel
           return Policy::from_raw(mode, NodeMask::from_kernel(words, NodeMask::kernel_maxnode));
         }
@@ -317,19 +398,25 @@ class TaskHandle {
   }
 
   // Replaces the thread's policy (its future allocations outside ranges with their own policy;
-  // no page moves). Errors: errc::node_without_memory / errc::nodes_not_allowed (diag names the
-  // node, the nodes with memory and the target's allowed nodes); EPERM (diag: which privilege);
-  // errc::target_exited; errc::unsupported_kernel for another thread without the series;
-  // errc::backend_unavailable for procfs with the balancing flag (its grammar lacks it).
+  // no page moves). Another thread installs it itself at its next return to user mode: at once if
+  // it runs in user mode, after the syscall it is sleeping in, or when a stopped thread continues.
+  // Every observer -- policy(), the target's own get_mempolicy(), /proc/<pid>/mempolicy, numa_maps,
+  // threads the target creates from then on -- sees the new policy as soon as this returns; only
+  // allocations inside a syscall the target was already in use the old one.
+  // Errors: errc::node_without_memory / errc::nodes_not_allowed (diag names the node, the nodes
+  // with memory and the target's allowed nodes); EPERM (diag: which privilege);
+  // errc::target_exited; errc::unsupported_kernel / series_abi_1 / series_abi_unknown for another
+  // thread without the series' ABI 2; errc::backend_unavailable for procfs with the balancing flag
+  // (its grammar lacks it).
   [[nodiscard]] result<void> set_policy(const Policy& policy, TaskDiagnostic* diag = nullptr) const noexcept {
     TaskDiagnostic scratch;
     TaskDiagnostic& d = diag != nullptr ? *diag : scratch;
-    auto r = run<void>(Op::set_policy, &d, [this, &policy](Backend b, pid_t pid) -> result<void> {
+    auto r = run<void>(Op::set_policy, &d, [this, &policy](Backend b, int pidfd) -> result<void> {
       switch (b) {
         case Backend::syscalls: {
           const RawPolicy raw = policy.to_raw();
           const KernelMaskArg arg = raw.nodes.kernel_arg();
-          return sys::set_task_mempolicy(pid, raw.mode_and_flags, arg.nmask, arg.maxnode);
+          return sys::set_task_mempolicy(pidfd, raw.mode_and_flags, arg.nmask, arg.maxnode, 0);
         }
         case Backend::procfs: {
           if (policy.flags().has(ModeFlag::numa_balancing)) return errc::backend_unavailable;
@@ -346,11 +433,11 @@ class TaskHandle {
   // The policy that governs the target's page at address: its range's own policy, or the
   // thread's. Errors: EFAULT when nothing is mapped there.
   [[nodiscard]] result<Policy> policy_at(std::uintptr_t address, TaskDiagnostic* diag = nullptr) const noexcept {
-    return run<Policy>(Op::policy_at, diag, [address](Backend b, pid_t pid) -> result<Policy> {
+    return run<Policy>(Op::policy_at, diag, [address](Backend b, int pidfd) -> result<Policy> {
       if (b != Backend::syscalls) return get_self_policy_at(reinterpret_cast<const void*>(address));
       std::array<NodeMask::word_type, NodeMask::word_count> words{};
       int mode = -1;
-      TASKMPOL_TRYV(sys::get_task_mempolicy(pid, &mode, words.data(), NodeMask::kernel_maxnode, address,
+      TASKMPOL_TRYV(sys::get_task_mempolicy(pidfd, &mode, words.data(), NodeMask::kernel_maxnode, address,
                                             sys::mpol_f_addr));
       if (mode < 0) return detail::posix_error(EIO);
       return Policy::from_raw(mode, NodeMask::from_kernel(words, NodeMask::kernel_maxnode));
@@ -365,12 +452,12 @@ class TaskHandle {
                                    TaskDiagnostic* diag = nullptr) const noexcept {
     TaskDiagnostic scratch;
     TaskDiagnostic& d = diag != nullptr ? *diag : scratch;
-    auto r = run<void>(Op::mbind, &d, [&](Backend b, pid_t pid) -> result<void> {
+    auto r = run<void>(Op::mbind, &d, [&](Backend b, int pidfd) -> result<void> {
       if (b != Backend::syscalls) return mbind_self(reinterpret_cast<void*>(range.start), range.length, policy, flags);
       const RawPolicy raw = policy.to_raw();
       const KernelMaskArg arg = raw.nodes.kernel_arg();
       sys::task_mbind_args args{};
-      args.pid = pid;
+      args.pidfd = pidfd;
       args.mode = static_cast<__u32>(raw.mode_and_flags);
       args.start = range.start;
       args.len = range.length;
@@ -403,9 +490,9 @@ class TaskHandle {
       d.node_exists = false;
       return errc::node_out_of_range;
     }
-    auto r = run<void>(Op::home_node, &d, [&](Backend b, pid_t pid) -> result<void> {
+    auto r = run<void>(Op::home_node, &d, [&](Backend b, int pidfd) -> result<void> {
       if (b != Backend::syscalls) return set_self_home_node(reinterpret_cast<void*>(range.start), range.length, node);
-      auto k = sys::set_task_mempolicy_home_node(pid, range.start, range.length, node, 0);
+      auto k = sys::set_task_mempolicy_home_node(pidfd, range.start, range.length, node, 0);
       if (!k && (k.error() == std::errc::operation_not_supported || k.error() == std::errc::no_such_file_or_directory))
         return errc::home_node_needs_bind;
       return k;
@@ -423,12 +510,12 @@ class TaskHandle {
 
   // The nodes the target may allocate from: its cpuset's mems (Mems_allowed).
   [[nodiscard]] result<NodeMask> mems_allowed(TaskDiagnostic* diag = nullptr) const noexcept {
-    return run<NodeMask>(Op::mems_allowed, diag, [this](Backend b, pid_t pid) -> result<NodeMask> {
+    return run<NodeMask>(Op::mems_allowed, diag, [this](Backend b, int pidfd) -> result<NodeMask> {
       switch (b) {
         case Backend::syscalls: {
           std::array<NodeMask::word_type, NodeMask::word_count> words{};
           int ignored = 0;
-          TASKMPOL_TRYV(sys::get_task_mempolicy(pid, &ignored, words.data(), NodeMask::kernel_maxnode, 0,
+          TASKMPOL_TRYV(sys::get_task_mempolicy(pidfd, &ignored, words.data(), NodeMask::kernel_maxnode, 0,
                                                 sys::mpol_f_mems_allowed));
           return NodeMask::from_kernel(words, NodeMask::kernel_maxnode);
         }
@@ -440,10 +527,10 @@ class TaskHandle {
 
   // The node of the target's page at address (faulted in for reading if absent: touch it first).
   [[nodiscard]] result<std::size_t> node_of(std::uintptr_t address, TaskDiagnostic* diag = nullptr) const noexcept {
-    return run<std::size_t>(Op::node_of, diag, [address](Backend b, pid_t pid) -> result<std::size_t> {
+    return run<std::size_t>(Op::node_of, diag, [address](Backend b, int pidfd) -> result<std::size_t> {
       if (b != Backend::syscalls) return node_of_address(reinterpret_cast<const void*>(address));
       int node = -1;
-      TASKMPOL_TRYV(sys::get_task_mempolicy(pid, &node, nullptr, 0, address, sys::mpol_f_node | sys::mpol_f_addr));
+      TASKMPOL_TRYV(sys::get_task_mempolicy(pidfd, &node, nullptr, 0, address, sys::mpol_f_node | sys::mpol_f_addr));
       if (node < 0) return detail::posix_error(EIO);
       return static_cast<std::size_t>(node);
     });
@@ -452,10 +539,10 @@ class TaskHandle {
   // The node the thread's next interleaved allocation uses (a hint: the target moves it on with
   // every allocation). Errors: errc::not_interleaved.
   [[nodiscard]] result<std::size_t> interleave_next(TaskDiagnostic* diag = nullptr) const noexcept {
-    return run<std::size_t>(Op::interleave_next, diag, [](Backend b, pid_t pid) -> result<std::size_t> {
+    return run<std::size_t>(Op::interleave_next, diag, [](Backend b, int pidfd) -> result<std::size_t> {
       if (b != Backend::syscalls) return interleave_next_node();
       int node = -1;
-      auto r = sys::get_task_mempolicy(pid, &node, nullptr, 0, 0, sys::mpol_f_node);
+      auto r = sys::get_task_mempolicy(pidfd, &node, nullptr, 0, 0, sys::mpol_f_node);
       if (!r && r.error() == std::errc::invalid_argument) return errc::not_interleaved;
       if (!r) return r.error();
       if (node < 0) return detail::posix_error(EIO);
@@ -469,10 +556,17 @@ class TaskHandle {
   // (a range bound elsewhere is moved as well), interleave order and weights, and pages shared
   // with other processes unless the caller has CAP_SYS_NICE. Returns the pages it could not move.
   // Errors: EPERM (another user's process needs CAP_SYS_NICE); errc::target_exited.
+  //
+  // The one pid-addressed call: the kernel has no pidfd form of migrate_pages(2), and holding the
+  // pidfd does not reserve the number. The handle checks its pins just before and just after the
+  // call; that narrows, but cannot close, the window in which the process could exit, be reaped
+  // and have its number given to another process between the check and the call. A target found
+  // gone afterwards is reported as errc::target_exited (the pages of whatever held the number may
+  // have moved). The caller's own process, and a child the caller has not reaped, are safe.
   [[nodiscard]] result<unsigned long> migrate_pages(const NodeMask& from, const NodeMask& to) const noexcept {
     const bool caller_process = tgid_ == ::getpid();
+    if (!caller_process && pidfd_ < 0 && task_dir_ < 0) return detail::posix_error(EBADF);  // pins nothing
     if (!caller_process && !alive()) return errc::target_exited;
-    served_ = Backend::automatic;
     const KernelMaskArg f = from.kernel_arg();
     const KernelMaskArg t = to.kernel_arg();
     auto r = sys::migrate_pages(caller_process ? 0 : tgid_, f.maxnode, f.nmask, t.nmask);
@@ -496,28 +590,67 @@ class TaskHandle {
     std::swap(tgid_, o.tgid_);
     std::swap(tid_, o.tid_);
     std::swap(forced_, o.forced_);
-    std::swap(served_, o.served_);
   }
 
-  // A thread of process tgid, known to exist a moment ago.
-  static result<TaskHandle> pin(pid_t tgid, pid_t tid) noexcept {
+  // A thread of process tgid, known to exist a moment ago: a thread pidfd of it, then its task
+  // directory (through process_dir, a pinned task directory of the same process, when there is one).
+  static result<TaskHandle> pin(pid_t tgid, pid_t tid, int process_dir = -1) noexcept {
     TaskHandle h;
     h.tgid_ = tgid;
     h.tid_ = tid;
-    auto fd = sys::pidfd_open(tid, sys::pidfd_thread);
-    // Before Linux 6.9 PIDFD_THREAD is an unknown flag (EINVAL): pin the process, and the thread
-    // through its task directory.
-    if (!fd && fd.error() == std::errc::invalid_argument) fd = sys::pidfd_open(tgid, 0);
-    if (!fd) return fd.error();
-    h.pidfd_ = fd.value();
-    TASKMPOL_TRYV(h.pin_task_dir());
+    if (h.is_caller()) {
+      TASKMPOL_TRYV(h.open_own_pidfd());
+    } else {
+      auto fd = sys::pidfd_open(tid, sys::pidfd_thread);
+      // Before Linux 6.9 PIDFD_THREAD is an unknown flag (EINVAL). Such a kernel cannot have the
+      // series, and a process pidfd would name the leader instead of this thread: refuse.
+      if (!fd && fd.error() == std::errc::invalid_argument) return errc::unsupported_kernel;
+      if (!fd) return fd.error();
+      h.pidfd_ = fd.value();
+    }
+    TASKMPOL_TRYV(h.pin_task_dir(process_dir));
     return h;
   }
 
+  // The thread group of thread tid, from /proc/<tid>/status (every thread has an unlisted
+  // /proc/<tid>). Read by number: the caller confirms it through a pidfd afterwards.
+  // Errors: ESRCH (no such thread); EIO (an unreadable status).
+  static result<pid_t> tgid_of(pid_t tid) noexcept {
+    auto dir = sys::open_task_dir(tid, tid);
+    if (!dir) return dir.error() == std::errc::no_such_file_or_directory ? detail::posix_error(ESRCH) : dir.error();
+    std::array<char, 32> value{};
+    auto field = sys::read_status_field(dir.value(), "Tgid", value.data(), value.size());
+    ::close(dir.value());
+    if (!field) return field.error() == std::errc::no_such_process ? detail::posix_error(ESRCH) : field.error();
+    pid_t tgid = 0;
+    for (std::size_t i = 0; i < field.value(); ++i) {
+      if (value[i] < '0' || value[i] > '9' || tgid > 100'000'000) return detail::posix_error(EIO);
+      tgid = tgid * 10 + (value[i] - '0');
+    }
+    if (tgid <= 0) return detail::posix_error(EIO);
+    return tgid;
+  }
+
+  // A thread pidfd of the calling thread (tid_), for use by other threads. A kernel without
+  // PIDFD_THREAD (EINVAL, before 6.9) or pidfd_open (ENOSYS, before 5.3) leaves the handle without
+  // one: the thread itself needs none (it is PIDFD_SELF_THREAD), and no other thread can reach it
+  // without the series, which such a kernel lacks.
+  result<void> open_own_pidfd() noexcept {
+    auto fd = sys::pidfd_open(tid_, sys::pidfd_thread);
+    if (fd) {
+      pidfd_ = fd.value();
+      return success();
+    }
+    if (fd.error() == std::errc::invalid_argument || fd.error() == std::errc::function_not_supported) return success();
+    return fd.error();
+  }
+
   // Opens the task directory after the pidfd, then checks both: a live pidfd means the number was
-  // not recycled in between, so the directory is the pinned task's.
-  result<void> pin_task_dir() noexcept {
-    auto dir = sys::open_task_dir(tgid_, tid_);
+  // not recycled in between, so the directory is the pinned task's. With process_dir (a pinned
+  // task directory of the same process) the directory is looked up below that process, so a
+  // recycled tgid cannot lead elsewhere either.
+  result<void> pin_task_dir(int process_dir = -1) noexcept {
+    auto dir = process_dir >= 0 ? sys::open_sibling_task_dir(process_dir, tid_) : sys::open_task_dir(tgid_, tid_);
     if (!dir) {
       if (sys::pidfd_exited(pidfd_)) return errc::target_exited;
       // No such entry while the pidfd lives: not a thread of tgid (or /proc is not mounted).
@@ -536,17 +669,22 @@ class TaskHandle {
     return NodeMask::parse(std::string_view(list.data(), size));
   }
 
-  // Chooses the backend(s), keeps the pin checks around the call and records who served.
+  // Chooses the backend(s), calls `call(backend, pidfd)` -- pidfd is the handle's pidfd, or
+  // PIDFD_SELF_THREAD when the calling thread is the target -- and records who served in the
+  // diagnostic. No liveness check around the call: the pidfd itself names the target, and the
+  // kernel's ESRCH says it has exited.
   template <class T, class Call>
   result<T> run(Op op, TaskDiagnostic* diag, Call&& call) const noexcept {
     TaskDiagnostic scratch;
     TaskDiagnostic& d = diag != nullptr ? *diag : scratch;
     d = TaskDiagnostic{};
     d.tid = tid_;
-    served_ = Backend::automatic;
     const bool caller = is_caller();
-    if (!caller && !alive()) return errc::target_exited;
-    const bool series = sys::task_mempolicy_available();
+    // A handle that pins nothing: moved from, released, or a self handle without a pidfd (a
+    // kernel before 6.9) used from another thread.
+    if (!caller && pidfd_ < 0 && task_dir_ < 0) return detail::posix_error(EBADF);
+    // The procfs file is the series' too: without this library's ABI neither backend is used.
+    const result<void> series = sys::task_mempolicy_support();
 
     std::array<Backend, 3> order{};
     std::size_t count = 0;
@@ -555,11 +693,11 @@ class TaskHandle {
         if (series) order[count++] = Backend::syscalls;
         if (series && procfs_serves(op)) order[count++] = Backend::procfs;
         if (caller) order[count++] = Backend::self_only;
-        if (count == 0) return errc::unsupported_kernel;
+        if (count == 0) return series.error();
         break;
       case Backend::syscalls:
       case Backend::procfs:
-        if (!series) return errc::unsupported_kernel;
+        if (!series) return series.error();
         if (forced_ == Backend::procfs && !procfs_serves(op)) return errc::backend_unavailable;
         order[count++] = forced_;
         break;
@@ -569,19 +707,23 @@ class TaskHandle {
         break;
     }
 
+    const int target = caller ? sys::pidfd_self_thread : pidfd_;
     result<T> r = detail::posix_error(ENOSYS);
     for (std::size_t i = 0; i < count; ++i) {
-      served_ = order[i];
       d.backend = order[i];
-      r = call(order[i], caller ? pid_t{0} : tid_);
+      r = call(order[i], target);
       // Only ENOSYS falls through: the calls are blocked (seccomp) or compiled out. Any other answer
       // is the kernel's verdict on this request.
       if (r || r.error() != std::error_code(ENOSYS, std::system_category())) break;
     }
-    if (!caller && !alive()) return errc::target_exited;
-    if (!r && !caller && r.error() == std::errc::no_such_process) return errc::target_exited;
-    if (!r && (r.error() == std::errc::operation_not_permitted || r.error() == std::errc::permission_denied))
-      d.advice = detail::advice_permission;
+    if (r || caller) return r;
+    // ESRCH: the pidfd's task has exited (also when its number was recycled since). The procfs
+    // backend's files vanish with the task (ENOENT and the like): any failure of a gone target is
+    // its exit, not the file's fault.
+    if (r.error() == std::errc::no_such_process || (d.backend == Backend::procfs && !alive()))
+      return errc::target_exited;
+    if (r.error() == std::errc::operation_not_permitted || r.error() == std::errc::permission_denied)
+      d.advice = op == Op::mbind || op == Op::home_node ? detail::advice_permission_range : detail::advice_permission;
     return r;
   }
 
@@ -614,7 +756,6 @@ class TaskHandle {
   pid_t tgid_ = 0;
   pid_t tid_ = 0;
   Backend forced_ = Backend::automatic;
-  mutable Backend served_ = Backend::automatic;
 };
 
 // ---------------------------------------------------------------------------------------------

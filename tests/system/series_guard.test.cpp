@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: MIT
-// Proof that the task wrappers issue syscalls 463-466 only after the series was detected.
+// Proof that the task wrappers issue syscalls 463-466 only after the series was detected with the
+// ABI this library speaks (2, pidfd-addressed): never on a kernel without the series, and never on
+// a kernel with its pid-addressed ABI 1, where the same registers would mean something else.
 //
 // On the development host (Linux 6.18) 463 is setxattrat, so a stray call would be a real bug. Each
 // case runs in a forked child under a seccomp filter that kills the process (or returns a marker
 // errno) for 463-466; the parent checks how the child ended. The "forced" cases show the filter
-// really catches the wrappers' calls, so the "no call" cases can fail.
+// really catches the wrappers' calls, so the "no call" cases can fail. The ABI-1 kernel is
+// simulated with the detection override (the host has no such kernel); the probe itself is tested
+// on synthetic file trees.
 #include <taskmpol/node_mask.hpp>
 #include <taskmpol/syscalls.hpp>
 #include <taskmpol/task.hpp>
@@ -18,6 +22,9 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -25,6 +32,7 @@
 #include <unistd.h>
 
 #include "../support/child.hpp"
+#include "../support/fake_sysfs.hpp"
 
 namespace mp = taskmpol;
 namespace sys = taskmpol::sys;
@@ -64,29 +72,32 @@ int call_every_task_wrapper(Expected expected) {
   const mp::KernelMaskArg arg = nodes.kernel_arg();
   std::array<mp::NodeMask::word_type, mp::NodeMask::word_count> words{};
   int mode = 0;
-  const sys::task_mbind_args margs{0, 2, 0, 4096, reinterpret_cast<std::uintptr_t>(arg.nmask), arg.maxnode, 0, 0};
+  const sys::task_mbind_args margs{sys::pidfd_self_thread, 2, 0, 4096, reinterpret_cast<std::uintptr_t>(arg.nmask),
+                                   arg.maxnode, 0, 0};
   int bad = 0;
   auto check = [&](int bit, const mp::result<void>& r, long nr) {
     if (r || r.error() != expected(nr)) bad |= 1 << bit;
   };
-  check(0, sys::set_task_mempolicy(0, 2, arg.nmask, arg.maxnode), 463);
-  check(1, sys::get_task_mempolicy(0, &mode, words.data(), mp::NodeMask::kernel_maxnode, 0, 0), 464);
-  check(2, sys::set_task_mempolicy_home_node(0, 0, 4096, 0, 0), 465);
+  check(0, sys::set_task_mempolicy(sys::pidfd_self_thread, 2, arg.nmask, arg.maxnode, 0), 463);
+  check(1, sys::get_task_mempolicy(sys::pidfd_self_thread, &mode, words.data(), mp::NodeMask::kernel_maxnode, 0, 0),
+        464);
+  check(2, sys::set_task_mempolicy_home_node(sys::pidfd_self_thread, 0, 4096, 0, 0), 465);
   check(3, sys::task_mbind(&margs, sys::task_mbind_args_size_v0), 466);
   return bad;
 }
 
 std::error_code unsupported(long) { return mp::errc::unsupported_kernel; }
+std::error_code abi_1(long) { return mp::errc::series_abi_1; }
 
 // Calls every TaskHandle operation on another process (the test's parent) and on a sibling
 // thread, and the all-threads helper on the own process. Bit i is set when the result is not
-// errc::unsupported_kernel (all-threads: when any other thread's failure is not). The calling
-// thread itself is served by the stock syscalls, which the filter allows.
-int call_every_handle_operation() {
+// `expected` (all-threads: when any other thread's failure is not). The calling thread itself is
+// served by the stock syscalls, which the filter allows.
+int call_every_handle_operation(mp::errc expected) {
   int bad = 0;
   const mp::Policy bind0 = mp::Policy::make(mp::Mode::bind, {}, mp::NodeMask{0}).value();
   auto check = [&](int bit, const std::error_code& e) {
-    if (e != mp::errc::unsupported_kernel) bad |= 1 << bit;
+    if (e != expected) bad |= 1 << bit;
   };
   auto parent = mp::TaskHandle::open(::getppid());
   if (!parent) return 1 << 20;
@@ -105,8 +116,7 @@ int call_every_handle_operation() {
       h->set_backend(b);
       check(0, h->policy().error());
       check(1, h->set_policy(bind0).error());
-      check(2, b == mp::Backend::procfs ? std::error_code(mp::errc::unsupported_kernel)
-                                        : h->mbind({0x10000, 4096}, bind0).error());
+      check(2, b == mp::Backend::procfs ? std::error_code(expected) : h->mbind({0x10000, 4096}, bind0).error());
       check(3, h->set_home_node({0x10000, 4096}, 0).error());
       check(4, h->mems_allowed().error());
       check(5, h->node_of(0x10000).error());
@@ -175,7 +185,33 @@ TEST_SUITE("series guard") {
     }
     const int status = run_in_child([] {
       if (!install_task_filter(SECCOMP_RET_KILL_PROCESS)) return 100;
-      return call_every_handle_operation();
+      return call_every_handle_operation(mp::errc::unsupported_kernel);
+    });
+    INFO("child wait status " << status);
+    REQUIRE(WIFEXITED(status));  // SIGSYS would mean TaskHandle issued one of 463-466
+    CHECK(WEXITSTATUS(status) == 0);
+  }
+
+  TEST_CASE("series guard: no task syscall on a kernel with the series' ABI 1") {
+    if (!seccomp_usable()) return;
+    // The pid-addressed ABI 1 has the same numbers: each wrapper must stop at the version check
+    // with errc::series_abi_1 instead of passing a pidfd where that kernel reads a pid.
+    const int status = run_in_child([] {
+      sys::testing::override_series_detection(sys::testing::SeriesDetection::force_abi_1);
+      if (!install_task_filter(SECCOMP_RET_KILL_PROCESS)) return 100;
+      return call_every_task_wrapper(abi_1);
+    });
+    INFO("child wait status " << status);
+    REQUIRE(WIFEXITED(status));  // killed by SIGSYS would mean a task syscall was issued
+    CHECK(WEXITSTATUS(status) == 0);
+  }
+
+  TEST_CASE("series guard: TaskHandle makes no task syscall on a kernel with the series' ABI 1") {
+    if (!seccomp_usable()) return;
+    const int status = run_in_child([] {
+      sys::testing::override_series_detection(sys::testing::SeriesDetection::force_abi_1);
+      if (!install_task_filter(SECCOMP_RET_KILL_PROCESS)) return 100;
+      return call_every_handle_operation(mp::errc::series_abi_1);
     });
     INFO("child wait status " << status);
     REQUIRE(WIFEXITED(status));  // SIGSYS would mean TaskHandle issued one of 463-466
@@ -205,7 +241,7 @@ TEST_SUITE("series guard") {
     const int status = run_in_child([] {
       sys::testing::override_series_detection(sys::testing::SeriesDetection::force_present);
       if (!install_task_filter(SECCOMP_RET_KILL_PROCESS)) return 100;
-      (void)sys::set_task_mempolicy(0, 0, nullptr, 0);
+      (void)sys::set_task_mempolicy(sys::pidfd_self_thread, 0, nullptr, 0, 0);
       return 0;
     });
     INFO("child wait status " << status);
@@ -228,23 +264,120 @@ TEST_SUITE("series guard") {
   }
 
   TEST_CASE("series guard: detection override and cache") {
-    // The override wins over the cached probe in both directions, and "probe" returns to the
+    // The override wins over the cached probe in every direction, and "probe" returns to the
     // kernel's answer.
-    const bool real = sys::probe_task_mempolicy_series();
+    const int real = sys::probe_task_mempolicy_abi();
     sys::testing::override_series_detection(sys::testing::SeriesDetection::force_present);
     CHECK(sys::task_mempolicy_available());
+    CHECK(sys::task_mempolicy_support().has_value());
     sys::testing::override_series_detection(sys::testing::SeriesDetection::force_absent);
     CHECK_FALSE(sys::task_mempolicy_available());
+    CHECK(sys::task_mempolicy_support().error() == mp::errc::unsupported_kernel);
+    sys::testing::override_series_detection(sys::testing::SeriesDetection::force_abi_1);
+    CHECK_FALSE(sys::task_mempolicy_available());
+    CHECK(sys::task_mempolicy_support().error() == mp::errc::series_abi_1);
     sys::testing::override_series_detection(sys::testing::SeriesDetection::probe);
-    CHECK(sys::task_mempolicy_available() == real);
-    CHECK(real == (::access(sys::series_probe_path, F_OK) == 0));
+    CHECK(sys::task_mempolicy_available() == (real == sys::task_mempolicy_abi));
+    CHECK(sys::probe_task_mempolicy_series() == (real != 0));
+    if (::access(sys::series_abi_path, F_OK) != 0 && ::access(sys::series_probe_path, F_OK) != 0) CHECK(real == 0);
+  }
+}
+
+namespace {
+
+// A synthetic root for probe_task_mempolicy_abi(): FakeSysfs makes <root>/sys/kernel/mm (with
+// sysfs "mounted"); the series' files are added per case.
+struct SeriesTree {
+  taskmpol_test::FakeSysfs fs;
+
+  SeriesTree& abi_file(std::string_view content) {
+    write(fs.root() + sys::series_abi_path, content);
+    return *this;
+  }
+  SeriesTree& procfs_file() {
+    std::filesystem::create_directories(fs.root() + "/proc/self");
+    write(fs.root() + sys::series_probe_path, "default\n");
+    return *this;
+  }
+  SeriesTree& no_sysfs() {
+    std::filesystem::remove_all(fs.root() + "/sys");
+    return *this;
+  }
+  [[nodiscard]] int probe() const { return sys::probe_task_mempolicy_abi(fs.root()); }
+
+ private:
+  static void write(const std::string& path, std::string_view content) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(content.data(), static_cast<std::streamsize>(content.size()));
+    REQUIRE(out.good());
+  }
+};
+
+}  // namespace
+
+TEST_SUITE("series detection") {
+  TEST_CASE("series detection: a stock kernel has neither file") {
+    SeriesTree t;
+    CHECK(t.probe() == 0);
+    t.no_sysfs();
+    CHECK(t.probe() == 0);
+  }
+
+  TEST_CASE("series detection: the procfs file without the ABI file is ABI 1") {
+    SeriesTree t;
+    t.procfs_file();
+    CHECK(t.probe() == 1);
+  }
+
+  TEST_CASE("series detection: without sysfs the missing ABI file proves nothing") {
+    SeriesTree t;
+    t.procfs_file().no_sysfs();
+    CHECK(t.probe() == sys::task_mempolicy_abi_unknown);
+  }
+
+  TEST_CASE("series detection: the ABI file names the version") {
+    SeriesTree t;
+    t.procfs_file();
+    t.abi_file("2\n");
+    CHECK(t.probe() == 2);
+    CHECK(t.probe() == sys::task_mempolicy_abi);
+    t.abi_file("2");
+    CHECK(t.probe() == 2);
+    t.abi_file("1\n");
+    CHECK(t.probe() == 1);
+    t.abi_file("3\n");
+    CHECK(t.probe() == 3);
+    t.abi_file("12\n");
+    CHECK(t.probe() == 12);
+  }
+
+  TEST_CASE("series detection: the ABI file alone is enough") {
+    SeriesTree t;  // /proc not mounted: the ABI file still answers
+    t.abi_file("2\n");
+    CHECK(t.probe() == 2);
+  }
+
+  TEST_CASE("series detection: anything but a plain version number is unknown") {
+    SeriesTree t;
+    t.procfs_file();
+    for (std::string_view text : {"", "\n", "2 \n", " 2\n", "2\n\n", "02\n", "0\n", "-2\n", "2x\n", "v2\n",
+                                  "99999999999\n", "2222222222222222222222\n"}) {
+      CAPTURE(std::string(text));
+      t.abi_file(text);
+      CHECK(t.probe() == sys::task_mempolicy_abi_unknown);
+    }
+  }
+
+  TEST_CASE("series detection: a root that cannot form a path is unknown") {
+    CHECK(sys::probe_task_mempolicy_abi(std::string_view("/tmp\0x", 6)) == sys::task_mempolicy_abi_unknown);
+    CHECK(sys::probe_task_mempolicy_abi(std::string(5000, 'a')) == sys::task_mempolicy_abi_unknown);
   }
 }
 
 TEST_SUITE("syscall seam") {
   TEST_CASE("syscall seam: task_mbind_args layout matches the series ABI") {
     CHECK(sizeof(sys::task_mbind_args) == 48);
-    CHECK(offsetof(sys::task_mbind_args, pid) == 0);
+    CHECK(offsetof(sys::task_mbind_args, pidfd) == 0);
     CHECK(offsetof(sys::task_mbind_args, mode) == 4);
     CHECK(offsetof(sys::task_mbind_args, start) == 8);
     CHECK(offsetof(sys::task_mbind_args, len) == 16);
@@ -252,6 +385,21 @@ TEST_SUITE("syscall seam") {
     CHECK(offsetof(sys::task_mbind_args, maxnode) == 32);
     CHECK(offsetof(sys::task_mbind_args, flags) == 40);
     CHECK(offsetof(sys::task_mbind_args, reserved) == 44);
+  }
+
+  TEST_CASE("syscall seam: the ABI 2 target constants are the kernel's") {
+    CHECK(sys::pidfd_self_thread == -10000);
+    CHECK(sys::pidfd_self_thread_group == -20000);
+    CHECK(sys::pidfd_thread == static_cast<unsigned>(O_EXCL));
+    CHECK(sys::task_mempolicy_abi == 2);
+#if defined(PIDFD_SELF_THREAD)
+    CHECK(sys::pidfd_self_thread == PIDFD_SELF_THREAD);
+    CHECK(sys::pidfd_self_thread_group == PIDFD_SELF_THREAD_GROUP);
+#endif
+    // An int target is widened with its sign: the kernel reads the low 32 bits of the register.
+    CHECK(sys::detail::syscall_arg(sys::pidfd_self_thread) == -10000L);
+    CHECK(static_cast<int>(static_cast<unsigned long>(sys::detail::syscall_arg(sys::pidfd_self_thread_group))) ==
+          -20000);
   }
 
   TEST_CASE("syscall seam: stock numbers come from the system headers") {

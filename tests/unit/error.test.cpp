@@ -11,9 +11,29 @@ TEST_SUITE("error") {
     CHECK(std::error_code(tk::errc::unknown_mode) == std::errc::invalid_argument);
     CHECK(std::error_code(tk::errc::unsupported_kernel) == std::errc::function_not_supported);
     CHECK(std::error_code(tk::errc::target_exited) == std::errc::no_such_process);
+    CHECK(std::error_code(tk::errc::target_changed) == std::errc::no_such_process);
     CHECK(std::error_code(tk::errc::node_out_of_range) == std::errc::result_out_of_range);
     CHECK(std::string(std::error_code(tk::errc::unsupported_kernel).category().name()) == "taskmpol");
     CHECK_FALSE(std::error_code(tk::errc::ok));
+  }
+
+  TEST_CASE("error: another ABI of the kernel series reads as function not supported") {
+    CHECK(std::error_code(tk::errc::series_abi_1) == std::errc::function_not_supported);
+    CHECK(std::error_code(tk::errc::series_abi_unknown) == std::errc::function_not_supported);
+    CHECK(std::error_code(tk::errc::series_abi_1) != tk::errc::unsupported_kernel);
+  }
+
+  TEST_CASE("error: the ABI messages name both versions and what to do") {
+    const std::string v1 = std::error_code(tk::errc::series_abi_1).message();
+    INFO(v1);
+    CHECK(v1.find("ABI 1") != std::string::npos);
+    CHECK(v1.find("ABI 2") != std::string::npos);
+    CHECK(v1.find("kernel/patches") != std::string::npos);
+    const std::string other = std::error_code(tk::errc::series_abi_unknown).message();
+    INFO(other);
+    CHECK(other.find("task_mempolicy_abi") != std::string::npos);
+    CHECK(other.find("read 2") != std::string::npos);
+    CHECK(other.find("same taskmpol checkout") != std::string::npos);
   }
 
   TEST_CASE("error: posix_error keeps errno in the system category") {
@@ -23,7 +43,7 @@ TEST_SUITE("error") {
   }
 
   TEST_CASE("error: every library code has its own message") {
-    for (int v = 1; v <= static_cast<int>(tk::errc::backend_unavailable); ++v) {
+    for (int v = 1; v <= static_cast<int>(tk::errc::target_changed); ++v) {
       const std::string msg = std::error_code(static_cast<tk::errc>(v)).message();
       CHECK_FALSE(msg.empty());
       CHECK(msg != "unknown taskmpol error");

@@ -113,7 +113,7 @@ inline void run_mode_matrix(const std::function<int(Target&, std::size_t, const 
   for (const ModeCase& c : mode_cases()) {
     CAPTURE(c.name);
     Target t(TargetOptions{.threads = threads});
-    REQUIRE(errno_of(set_task(t.tid(worker), mpol_preferred, NodeMask{r.b})) == 0);
+    REQUIRE(errno_of(set_task(t.thread_pidfd(worker), mpol_preferred, NodeMask{r.b})) == 0);
     REQUIRE(t.policy(worker).mode == mpol_preferred);
 
     REQUIRE(set(t, worker, c) == 0);
@@ -123,7 +123,7 @@ inline void run_mode_matrix(const std::function<int(Target&, std::size_t, const 
     CHECK(own.mode == c.own_mode);
     CHECK(to_list(own.nodes) == to_list(c.own_nodes));
     // The remote view agrees with it.
-    auto remote = get_task(t.tid(worker));
+    auto remote = get_task(t.thread_pidfd(worker));
     REQUIRE(remote.has_value());
     CHECK(remote.value().mode == own.mode);
     CHECK(to_list(remote.value().nodes) == to_list(own.nodes));

@@ -23,7 +23,7 @@ int write_policy(Target& t, std::size_t worker, std::string_view text) {
 
 TEST_SUITE("vm.procfs" * doctest::skip(skip_all())) {
 
-TEST_CASE("procfs: writing /proc/<pid>/mempolicy, every mode, seen by the target and its new pages") {
+TEST_CASE("procfs: writing /proc/<pid>/mempolicy in every mode is seen by the target and its new pages") {
   run_mode_matrix([](Target& t, std::size_t worker, const ModeCase& c) { return write_policy(t, worker, c.text); });
 }
 
@@ -36,8 +36,8 @@ TEST_CASE("procfs: read shows the kernel's text form of every mode and flag") {
   const Roles& r = roles();
   const std::string A = std::to_string(r.a), B = std::to_string(r.b), M = std::to_string(r.m);
   const NodeMask abm = r.memory(), bm{r.b, r.m}, am{r.a, r.m};
-  // Relative bits map onto the allowed nodes in order: bit 0 the first, bit 1 the second.
-  const NodeMask first{abm.first()}, first_two{abm.first(), abm.next(abm.first())};
+  // Static and relative nodes read back as they were given (ABI 2), so that the text writes back
+  // the same policy: relative bits are indices into the allowed nodes, not node numbers.
   struct Form {
     int mode;
     NodeMask nodes;
@@ -49,20 +49,20 @@ TEST_CASE("procfs: read shows the kernel's text form of every mode and flag") {
       {mpol_preferred, {r.m}, "prefer:" + M + "\n"},
       {mpol_preferred, {}, "local\n"},  // prefer without nodes is local
       {mpol_preferred | mpol_f_static, {r.b}, "prefer=static:" + B + "\n"},
-      {mpol_preferred | mpol_f_relative, {0}, "prefer=relative:" + to_list(first) + "\n"},
+      {mpol_preferred | mpol_f_relative, {0}, "prefer=relative:0\n"},  // relative nodes as given (ABI 2)
       {mpol_bind, {r.b}, "bind:" + B + "\n"},
       {mpol_bind, am, "bind:" + to_list(am) + "\n"},
       {mpol_bind, {r.m, r.c}, "bind:" + M + "\n"},  // node c has no memory: masked off
       {mpol_bind | mpol_f_static, abm, "bind=static:" + to_list(abm) + "\n"},
-      {mpol_bind | mpol_f_relative, {0, 1}, "bind=relative:" + to_list(first_two) + "\n"},
+      {mpol_bind | mpol_f_relative, {0, 1}, "bind=relative:0-1\n"},
       {mpol_bind | mpol_f_balancing, {r.b}, "bind=balancing:" + B + "\n"},
       {mpol_bind | mpol_f_relative | mpol_f_balancing, {0, 1},
-       "bind=relative|balancing:" + to_list(first_two) + "\n"},
+       "bind=relative|balancing:0-1\n"},
       {mpol_interleave, abm, "interleave:" + to_list(abm) + "\n"},
       {mpol_interleave | mpol_f_static, bm, "interleave=static:" + to_list(bm) + "\n"},
       {mpol_weighted_interleave, abm, "weighted interleave:" + to_list(abm) + "\n"},
       {mpol_weighted_interleave | mpol_f_relative, {0, 1},
-       "weighted interleave=relative:" + to_list(first_two) + "\n"},
+       "weighted interleave=relative:0-1\n"},
       {mpol_preferred_many, bm, "prefer (many):" + to_list(bm) + "\n"},
       {mpol_preferred_many | mpol_f_static | mpol_f_balancing, bm,
        "prefer (many)=static|balancing:" + to_list(bm) + "\n"},
@@ -70,7 +70,7 @@ TEST_CASE("procfs: read shows the kernel's text form of every mode and flag") {
   Target t(TargetOptions{.threads = 2});
   for (const Form& f : forms) {
     CAPTURE(f.text);
-    REQUIRE(errno_of(set_task(t.pid(), f.mode, f.nodes)) == 0);
+    REQUIRE(errno_of(set_task(t.pidfd(), f.mode, f.nodes)) == 0);
     CHECK(read_text(proc_file(t.pid())).value() == f.text);
     CHECK(read_text(proc_file(t.pid(), t.tid(0))).value() == f.text);
     CHECK(read_text(proc_file(t.pid(), t.tid(1))).value() == "default\n");
@@ -81,7 +81,6 @@ TEST_CASE("procfs: write and read back round-trip") {
   const Roles& r = roles();
   const std::string A = std::to_string(r.a), B = std::to_string(r.b), M = std::to_string(r.m);
   const NodeMask abm = r.memory(), bm{r.b, r.m}, am{r.a, r.m}, ab{r.a, r.b};
-  const NodeMask first{abm.first()}, first_two{abm.first(), abm.next(abm.first())};
   const std::string labm = to_list(abm), lbm = to_list(bm), lam = to_list(am), lab = to_list(ab);
   struct Trip {
     std::string write;
@@ -95,11 +94,11 @@ TEST_CASE("procfs: write and read back round-trip") {
       {"prefer", "local\n", mpol_local, {}},
       {"prefer:" + M, "prefer:" + M + "\n", mpol_preferred, {r.m}},
       {"prefer=static:" + B, "prefer=static:" + B + "\n", mpol_preferred | mpol_f_static, {r.b}},
-      {"prefer=relative:0", "prefer=relative:" + to_list(first) + "\n", mpol_preferred | mpol_f_relative, {0}},
+      {"prefer=relative:0", "prefer=relative:0\n", mpol_preferred | mpol_f_relative, {0}},
       {"bind:" + B, "bind:" + B + "\n", mpol_bind, {r.b}},
       {"bind:" + lam, "bind:" + lam + "\n", mpol_bind, am},
       {"bind=static:" + lbm, "bind=static:" + lbm + "\n", mpol_bind | mpol_f_static, bm},
-      {"bind=relative:0-1", "bind=relative:" + to_list(first_two) + "\n", mpol_bind | mpol_f_relative, {0, 1}},
+      {"bind=relative:0-1", "bind=relative:0-1\n", mpol_bind | mpol_f_relative, {0, 1}},
       {"interleave", "interleave:" + labm + "\n", mpol_interleave, abm},  // no nodes: all with memory
       {"interleave:" + labm, "interleave:" + labm + "\n", mpol_interleave, abm},
       {"interleave=static:" + lam, "interleave=static:" + lam + "\n", mpol_interleave | mpol_f_static, am},

@@ -78,7 +78,11 @@ std::vector<pid_t> threads_without(pid_t pid, int mode, std::size_t* seen) {
   REQUIRE(h.value().list_threads(tids).has_value());
   *seen += tids.size();
   for (pid_t tid : tids) {
-    auto v = get_task(tid);
+    auto fd = sys::pidfd_open(tid, sys::pidfd_thread);
+    if (!fd && fd.error() == std::errc::no_such_process) continue;  // exited since the listing
+    REQUIRE(fd.has_value());
+    const Pidfd thread(fd.value());
+    auto v = get_task(thread.get());
     if (!v && v.error() == std::errc::no_such_process) continue;
     REQUIRE(v.has_value());
     if ((v.value().mode & ~(mpol_f_static | mpol_f_relative | mpol_f_balancing)) != mode) wrong.push_back(tid);
@@ -101,15 +105,16 @@ TEST_CASE("task handle: every backend sets and reads a policy on a forked target
     TaskHandle h = open_handle(t.pid());
     h.set_backend(b);
     CHECK(h.tid() == t.tid(0));
-    REQUIRE(h.set_policy(bind_b).has_value());
-    CHECK(h.served_by() == expected);
+    mp::TaskDiagnostic diag;
+    REQUIRE(h.set_policy(bind_b, &diag).has_value());
+    CHECK(diag.backend == expected);
     CHECK(t.policy(0).mode == mpol_bind);
     CHECK(t.policy(0).nodes == NodeMask{r.b});
     CHECK(t.policy(1).mode == mpol_default);  // the policy is per thread
-    auto seen = h.policy();
+    auto seen = h.policy(&diag);
     REQUIRE(seen.has_value());
     CHECK(seen.value() == bind_b);
-    CHECK(h.served_by() == expected);
+    CHECK(diag.backend == expected);
     auto allowed = h.mems_allowed();
     REQUIRE(allowed.has_value());
     CHECK(allowed.value() == t.mems_allowed());
@@ -130,9 +135,10 @@ TEST_CASE("task handle: every backend sets and reads a policy on a forked target
   auto self = TaskHandle::self();
   REQUIRE(self.has_value());
   self.value().set_backend(Backend::self_only);
-  REQUIRE(self.value().set_policy(bind_b).has_value());
+  mp::TaskDiagnostic self_diag;
+  REQUIRE(self.value().set_policy(bind_b, &self_diag).has_value());
   CHECK(get_self().value().mode == mpol_bind);
-  CHECK(self.value().served_by() == Backend::self_only);
+  CHECK(self_diag.backend == Backend::self_only);
   REQUIRE(self.value().set_policy(Policy{}).has_value());
   // Forced self-only on another task is refused, not silently applied to the caller.
   Target t;
@@ -144,13 +150,42 @@ TEST_CASE("task handle: every backend sets and reads a policy on a forked target
   CHECK(t.policy().mode == mpol_default);
 }
 
+TEST_CASE("task handle: an adopted thread pidfd reaches exactly that thread") {
+  const Roles& r = roles();
+  Target t(TargetOptions{.threads = 3});
+  const int fd = ::fcntl(t.thread_pidfd(2), F_DUPFD_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  auto h = TaskHandle::adopt(fd);
+  REQUIRE_MESSAGE(h.has_value(), "adopt: " << h.error().message());
+  CHECK(h.value().tid() == t.tid(2));
+  CHECK(h.value().pid() == t.pid());
+  mp::TaskDiagnostic diag;
+  REQUIRE(h.value().set_policy(make(Mode::bind, NodeMask{r.m}), &diag).has_value());
+  CHECK(diag.backend == Backend::syscalls);
+  CHECK(t.policy(2).mode == mpol_bind);
+  CHECK(t.policy(0).mode == mpol_default);
+  CHECK(t.policy(1).mode == mpol_default);
+  CHECK(t.alloc(32, 2).counts[r.m] == 32);
+  // The process pidfd, adopted, reaches the leader.
+  const int pfd = ::fcntl(t.pidfd(), F_DUPFD_CLOEXEC, 0);
+  REQUIRE(pfd >= 0);
+  auto process = TaskHandle::adopt(pfd);
+  REQUIRE(process.has_value());
+  REQUIRE(process.value().set_policy(make(Mode::preferred, NodeMask{r.b})).has_value());
+  CHECK(t.policy(0).mode == mpol_preferred);
+  CHECK(t.policy(1).mode == mpol_default);
+  t.stop();
+  CHECK(h.value().policy().error() == mp::errc::target_exited);
+}
+
 TEST_CASE("task handle: ranges and nodes and the interleave position of a target") {
   const Roles& r = roles();
   Target t;
   TaskHandle h = open_handle(t.pid());
   const unsigned long range = t.map(8, fixed_range);
-  REQUIRE(h.mbind({range, bytes(8)}, make(Mode::bind, NodeMask{r.m})).has_value());
-  CHECK(h.served_by() == Backend::syscalls);
+  mp::TaskDiagnostic served;
+  REQUIRE(h.mbind({range, bytes(8)}, make(Mode::bind, NodeMask{r.m}), {}, &served).has_value());
+  CHECK(served.backend == Backend::syscalls);
   CHECK(t.touch(range, 8).counts[r.m] == 8);
   auto node = h.node_of(range);
   REQUIRE(node.has_value());
@@ -306,7 +341,8 @@ TEST_CASE("task handle: a recycled pid cannot confuse a handle") {
     CHECK(h.policy().error() == mp::errc::target_exited);
   }
   // The new process with the same pid was never touched.
-  auto theirs = get_task(again);
+  const Pidfd new_fd = open_pidfd(again);
+  auto theirs = get_task(new_fd.get());
   REQUIRE(theirs.has_value());
   CHECK(theirs.value().mode == mpol_default);
   taskmpol_test::kill_and_reap(again);

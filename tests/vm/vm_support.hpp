@@ -10,7 +10,9 @@
 //   guest runner treats 77 as "skipped").
 // - Target: a forked process that serves requests over pipes, one worker per thread, so that a test
 //   can change a policy from outside and then ask the TARGET ITSELF what it sees: its own
-//   get_mempolicy(2), libnuma's view, and the nodes of pages it allocates after the change.
+//   get_mempolicy(2), libnuma's view, and the nodes of pages it allocates after the change. The
+//   series' calls (ABI 2) address it through pidfds the Target holds: pidfd() for the process (the
+//   kernel resolves it to the leader, worker 0) and thread_pidfd(w) for worker w's thread.
 #pragma once
 
 #include <taskmpol/node_mask.hpp>
@@ -144,28 +146,63 @@ inline const Roles& roles() {
 // ------------------------------------------------------------------------------------------------
 // Small kernel helpers for the caller side.
 
+// A pidfd that closes itself. Move-only.
+class Pidfd {
+ public:
+  Pidfd() = default;
+  explicit Pidfd(int fd) : fd_(fd) {}
+  Pidfd(Pidfd&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  Pidfd& operator=(Pidfd&& o) noexcept {
+    if (this != &o) {
+      reset();
+      fd_ = o.fd_;
+      o.fd_ = -1;
+    }
+    return *this;
+  }
+  Pidfd(const Pidfd&) = delete;
+  Pidfd& operator=(const Pidfd&) = delete;
+  ~Pidfd() { reset(); }
+
+  [[nodiscard]] int get() const { return fd_; }
+  void reset() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// pidfd_open(pid, flags), which must succeed (flags: 0 for a process, sys::pidfd_thread for a thread).
+inline Pidfd open_pidfd(pid_t pid, unsigned flags = 0) {
+  auto fd = sys::pidfd_open(pid, flags);
+  REQUIRE_MESSAGE(fd.has_value(), "pidfd_open(" << pid << ", " << flags << "): " << fd.error().message());
+  return Pidfd(fd.value());
+}
+
 struct PolicyView {
   int mode = -1;
   NodeMask nodes;
 };
 
-inline taskmpol::result<PolicyView> get_task(pid_t pid, unsigned long addr = 0, unsigned long flags = 0) {
+inline taskmpol::result<PolicyView> get_task(int pidfd, unsigned long addr = 0, unsigned long flags = 0) {
   PolicyView v;
   Words w{};
-  TASKMPOL_TRYV(sys::get_task_mempolicy(pid, &v.mode, w.data(), maxnode, addr, flags));
+  TASKMPOL_TRYV(sys::get_task_mempolicy(pidfd, &v.mode, w.data(), maxnode, addr, flags));
   v.nodes = mask_from(w);
   return v;
 }
 
-inline taskmpol::result<void> set_task(pid_t pid, int mode, const NodeMask& nodes) {
+inline taskmpol::result<void> set_task(int pidfd, int mode, const NodeMask& nodes) {
   const auto arg = nodes.kernel_arg();
-  return sys::set_task_mempolicy(pid, mode, arg.nmask, arg.maxnode);
+  return sys::set_task_mempolicy(pidfd, mode, arg.nmask, arg.maxnode, 0);
 }
 
-inline taskmpol::result<void> task_mbind(pid_t pid, unsigned long start, unsigned long len, int mode,
+inline taskmpol::result<void> task_mbind(int pidfd, unsigned long start, unsigned long len, int mode,
                                          const NodeMask& nodes, unsigned flags = 0) {
   sys::task_mbind_args a{};
-  a.pid = pid;
+  a.pidfd = pidfd;
   a.mode = static_cast<__u32>(mode);
   a.start = start;
   a.len = len;
@@ -260,9 +297,16 @@ struct Readiness {
 
 inline Readiness assess() {
   Readiness r;
-  if (!sys::probe_task_mempolicy_series()) {
+  const int abi = sys::probe_task_mempolicy_abi();
+  if (abi == 0) {
     r.reason = "the running kernel lacks the task mempolicy series (no /proc/self/mempolicy); "
                "these cases run in the taskmpol VM: tests/vm/build-payload.sh + kernel/vm run";
+    return r;
+  }
+  if (abi != sys::task_mempolicy_abi) {
+    r.reason = "the running kernel has the task mempolicy series with ABI " + std::to_string(abi) +
+               " (-1: unknown), these cases need ABI " + std::to_string(sys::task_mempolicy_abi) +
+               ": boot a kernel built from this checkout's kernel/patches";
     return r;
   }
   if (!roles().ok) {
@@ -571,6 +615,9 @@ class Target {
       REQUIRE_MESSAGE(receive(i, hello), "the target's worker " << i << " did not start");
       tids_.push_back(hello.tid);
     }
+    // The target is our unreaped child: its numbers cannot be recycled while these are opened.
+    pidfd_ = open_pidfd(pid_);
+    for (pid_t tid : tids_) thread_pidfds_.push_back(open_pidfd(tid, sys::pidfd_thread));
   }
 
   Target(const Target&) = delete;
@@ -578,7 +625,7 @@ class Target {
 
   ~Target() { stop(); }
 
-  // Ends the target (SIGKILL) and reaps it.
+  // Ends the target (SIGKILL) and reaps it. Its pidfds stay open (and now name an exited task).
   void stop() {
     if (pid_ <= 0) return;
     for (int fd : to_) ::close(fd);
@@ -594,6 +641,10 @@ class Target {
 
   [[nodiscard]] pid_t pid() const { return pid_; }
   [[nodiscard]] pid_t tid(std::size_t worker) const { return tids_.at(worker); }
+  // A process pidfd of the target (the series resolves it to worker 0, the leader).
+  [[nodiscard]] int pidfd() const { return pidfd_.get(); }
+  // A thread pidfd (PIDFD_THREAD) of worker `worker`'s thread.
+  [[nodiscard]] int thread_pidfd(std::size_t worker) const { return thread_pidfds_.at(worker).get(); }
   [[nodiscard]] std::size_t workers() const { return tids_.size(); }
 
   Reply ask(Request rq, std::size_t worker = 0) {
@@ -685,6 +736,8 @@ class Target {
   pid_t pid_ = -1;
   std::vector<int> to_, from_;
   std::vector<pid_t> tids_;
+  Pidfd pidfd_;
+  std::vector<Pidfd> thread_pidfds_;
 };
 
 // ------------------------------------------------------------------------------------------------

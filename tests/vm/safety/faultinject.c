@@ -42,11 +42,11 @@ static void check(int ok, const char *fmt, const char *what, long a, long b)
 }
 
 /* The target's task policy mode and first mask word. */
-static void get_policy(pid_t pid, int *mode, unsigned long *nodes)
+static void get_policy(int pidfd, int *mode, unsigned long *nodes)
 {
 	unsigned long mask[16] = { 0 };
 
-	if (syscall(NR_get_task_mempolicy, pid, mode, mask, 1025UL, 0UL, 0UL))
+	if (syscall(NR_get_task_mempolicy, pidfd, mode, mask, 1025UL, 0UL, 0UL))
 		*mode = -1;
 	*nodes = mask[0];
 }
@@ -68,7 +68,8 @@ static long armed(long space, long (*call)(void *), void *arg)
 }
 
 struct ctx {
-	pid_t pid;
+	pid_t pid;	/* for the procfs file */
+	int pidfd;	/* for the syscalls */
 	int mode;
 	unsigned long nodes;
 	char text[64];
@@ -80,7 +81,7 @@ static long do_set(void *p)
 {
 	struct ctx *c = p;
 
-	return syscall(NR_set_task_mempolicy, c->pid, c->mode, &c->nodes, 65UL) ? -errno : 0;
+	return syscall(NR_set_task_mempolicy, c->pidfd, c->mode, &c->nodes, 65UL, 0U) ? -errno : 0;
 }
 
 static long do_proc(void *p)
@@ -101,7 +102,7 @@ static long do_home(void *p)
 {
 	struct ctx *c = p;
 
-	return syscall(NR_set_task_mempolicy_home_node, c->pid, (unsigned long)c->mb.start,
+	return syscall(NR_set_task_mempolicy_home_node, c->pidfd, (unsigned long)c->mb.start,
 		       (unsigned long)c->mb.len, 0UL, 0UL) ? -errno : 0;
 }
 
@@ -123,7 +124,7 @@ static void sweep(const char *name, long (*call)(void *), struct ctx *c, int tas
 		c->nodes = (space / 8) % 2 ? 1UL : 3UL;
 		c->mb.mode = (uint32_t)c->mode;
 call:
-		get_policy(c->pid, &before_mode, &before_nodes);
+		get_policy(c->pidfd, &before_mode, &before_nodes);
 		if (call == do_proc) {
 			char path[64];
 
@@ -137,7 +138,7 @@ call:
 		ret = armed(space, call, c);
 		if (call == do_proc)
 			close(c->fd);
-		get_policy(c->pid, &after_mode, &after_nodes);
+		get_policy(c->pidfd, &after_mode, &after_nodes);
 		check(ret == 0 || ret == -ENOMEM, "%s: errno %ld (space %ld): not ENOMEM", name, -ret, space);
 		if (ret == -ENOMEM) {
 			injected++;
@@ -165,8 +166,9 @@ int main(void)
 	char *region;
 	pid_t target;
 
-	if (stat("/proc/self/mempolicy", &st)) {
-		printf("faultinject: SKIP: this kernel does not carry the series\n");
+	if (!series_abi_2()) {
+		printf("faultinject: SKIP: this kernel does not carry the series with ABI 2 (" TASK_MEMPOLICY_ABI_FILE
+		       " does not read 2)\n");
 		return 77;
 	}
 	if (stat(FS "probability", &st)) {
@@ -193,7 +195,12 @@ int main(void)
 			pause();
 	}
 	c.pid = target;
-	c.mb = (struct task_mbind_args){ .pid = target, .start = (uint64_t)(uintptr_t)region,
+	c.pidfd = sys_pidfd_open(target, 0); /* our unreaped child: its pid cannot be recycled yet */
+	if (c.pidfd < 0) {
+		perror("faultinject: pidfd_open");
+		return 2;
+	}
+	c.mb = (struct task_mbind_args){ .pidfd = c.pidfd, .start = (uint64_t)(uintptr_t)region,
 					 .len = 1 << 16, .nmask = (uint64_t)(uintptr_t)&c.nodes, .maxnode = 65 };
 
 	sweep("set_task_mempolicy", do_set, &c, 1);

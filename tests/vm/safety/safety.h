@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What the safety programs (stress.c, faultinject.c) share: the series' private ABI, which the
- * guest's libc headers do not know, and the numa_policy slab count they compare before and after.
+ * What the safety programs (stress.c, faultinject.c) share: the series' private ABI (version 2:
+ * every target is a pidfd), which the guest's libc headers do not know, the check that the running
+ * kernel has that ABI, and the numa_policy slab count they compare before and after.
  */
 #ifndef TASKMPOL_SAFETY_H
 #define TASKMPOL_SAFETY_H
@@ -10,6 +11,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 /* The series' private numbers (Linux 6.12 + kernel/patches only; checked before use). */
@@ -17,6 +20,17 @@
 #define NR_get_task_mempolicy 464
 #define NR_set_task_mempolicy_home_node 465
 #define NR_task_mbind 466
+
+/* How ABI 2 names a target: a pidfd, or the caller through upstream's sentinels (<linux/pidfd.h>). */
+#define TASK_MEMPOLICY_ABI_FILE "/sys/kernel/mm/mempolicy/task_mempolicy_abi"
+#define PIDFD_SELF_THREAD (-10000)
+#define PIDFD_SELF_THREAD_GROUP (-20000)
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+#ifndef __NR_pidfd_open
+#define __NR_pidfd_open 434
+#endif
 
 #define MPOL_DEFAULT 0
 #define MPOL_PREFERRED 1
@@ -35,7 +49,7 @@
 
 /* include/uapi/linux/mempolicy.h of the series (TASK_MBIND_ARGS_SIZE_VER0 = 48 bytes) */
 struct task_mbind_args {
-	int32_t pid;
+	int32_t pidfd;
 	uint32_t mode;
 	uint64_t start;
 	uint64_t len;
@@ -44,6 +58,30 @@ struct task_mbind_args {
 	uint32_t flags;
 	uint32_t reserved;
 };
+
+/* pidfd_open(2): a process pidfd (flags 0) or a thread pidfd (PIDFD_THREAD); -1 with errno set. */
+static inline int sys_pidfd_open(pid_t pid, unsigned int flags)
+{
+	return (int)syscall(__NR_pidfd_open, pid, flags);
+}
+
+/*
+ * 1 when the running kernel has the series with ABI 2 (its ABI file reads exactly "2"): the only
+ * kernel these programs may issue 463-466 on. A kernel with the pid-addressed ABI 1 has
+ * /proc/self/mempolicy but no ABI file; upstream 6.13+ uses the numbers for other calls.
+ */
+static inline int series_abi_2(void)
+{
+	char buf[8] = { 0 };
+	int fd = open(TASK_MEMPOLICY_ABI_FILE, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 && (strcmp(buf, "2\n") == 0 || strcmp(buf, "2") == 0);
+}
 
 /* Writes text to a sysfs/procfs/debugfs file; 0 or -1 (errno set). */
 static inline int write_file(const char *path, const char *text)

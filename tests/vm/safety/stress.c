@@ -13,6 +13,8 @@
  * (other processes) call set_task_mempolicy() with every mode, flag and node set, write and read
  * /proc/<pid>/[task/<tid>/]mempolicy, get_task_mempolicy() (plain, MPOL_F_MEMS_ALLOWED,
  * MPOL_F_NODE|MPOL_F_ADDR), task_mbind() and set_task_mempolicy_home_node() on the fixed region.
+ * The calls address targets by pidfd (ABI 2): a fresh one per call, or now and then one kept from
+ * earlier, whose target may have exited and whose number may belong to a new target by now.
  *
  * The kernel side passes when the guest log has no report (kernel/vm scans it); this program
  * fails (exit 1) when a call returns an errno the interface does not document for the situation,
@@ -54,7 +56,7 @@ enum op {
 	OP_TARGETS, OP_FORKS, OP_EXECS, OP_THREADS, OP_COUNT
 };
 static const char *const op_names[OP_COUNT] = {
-	"set_task_mempolicy", "set (pid 0)", "procfs writes", "get_task_mempolicy", "procfs reads",
+	"set_task_mempolicy", "set (PIDFD_SELF_*)", "procfs writes", "get_task_mempolicy", "procfs reads",
 	"task_mbind", "home node", "cpuset.mems writes", "targets started", "target forks",
 	"target execs", "target threads",
 };
@@ -298,7 +300,7 @@ static void target_main(int threads)
 
 /* ---- setters ------------------------------------------------------------------------------- */
 
-/* A target's pid, or one of its threads. */
+/* A target's pid, or one of its threads (by number: the caller pins it with a pidfd). */
 static pid_t pick_task(pid_t *tgid)
 {
 	char dirpath[64];
@@ -355,6 +357,30 @@ static void random_policy(int *mode, unsigned long *mask, char *text, size_t siz
 	snprintf(text, size, "%s%s:%s", mode_text[m], flag, list);
 }
 
+/*
+ * A pidfd for tid (a process pidfd for a leader, a thread pidfd otherwise), or -1 when it has
+ * exited already (recorded as an allowed ESRCH). Now and then the previous pidfd is kept instead:
+ * calls through it reach a target that may have exited, and whose number may have been reused.
+ */
+static int pin_task(pid_t tid, pid_t tgid, enum op op, int *held)
+{
+	int fd;
+
+	if (*held >= 0 && rng() % 4 == 0)
+		return dup(*held);
+	fd = sys_pidfd_open(tid, tid == tgid ? 0 : PIDFD_THREAD);
+	if (fd < 0) {
+		note_result(op, -1, (const int[]){ ESRCH, EINVAL, 0 }, "pidfd_open");
+		return -1;
+	}
+	if (rng() % 8 == 0) {
+		if (*held >= 0)
+			close(*held);
+		*held = dup(fd);
+	}
+	return fd;
+}
+
 static void setter_main(void)
 {
 	/*
@@ -370,11 +396,12 @@ static void setter_main(void)
 	static const int vma_ok[] = { ESRCH, EINVAL, EFAULT, ENOMEM, EIO, EOPNOTSUPP, ENOENT, EACCES, 0 };
 	unsigned long mask[MASK_WORDS], got[MASK_WORDS];
 	char text[192], path[96], buf[256];
+	int held = -1;	/* a pidfd kept across iterations (pin_task) */
 
 	while (!atomic_load(&sh->stop)) {
 		unsigned int what = rng() % 100;
 		pid_t tgid, tid = pick_task(&tgid);
-		int mode, fd;
+		int mode, fd, pidfd = -1;
 		long ret;
 
 		if (tid <= 0) {
@@ -388,10 +415,15 @@ static void setter_main(void)
 			snprintf(path, sizeof(path), "/proc/%d/task/%d/mempolicy", tgid, tid);
 
 		if (what < 35) {
-			ret = syscall(NR_set_task_mempolicy, tid, mode, mask, MASK_WORDS * 64 + 1);
+			pidfd = pin_task(tid, tgid, OP_SET, &held);
+			if (pidfd < 0)
+				continue;
+			ret = syscall(NR_set_task_mempolicy, pidfd, mode, mask, MASK_WORDS * 64 + 1, 0U);
 			note_result(OP_SET, ret, task_ok, text);
 		} else if (what < 38) {
-			ret = syscall(NR_set_task_mempolicy, 0, mode, mask, MASK_WORDS * 64 + 1);
+			/* The setter is single-threaded: both sentinels name itself. */
+			ret = syscall(NR_set_task_mempolicy, rng() % 2 ? PIDFD_SELF_THREAD : PIDFD_SELF_THREAD_GROUP,
+				      mode, mask, MASK_WORDS * 64 + 1, 0U);
 			note_result(OP_SET_SELF, ret, task_ok, text);
 		} else if (what < 53) {
 			if (mode & MPOL_F_NUMA_BALANCING)
@@ -411,7 +443,10 @@ static void setter_main(void)
 			int policy, fl = (int[]){ 0, MPOL_F_MEMS_ALLOWED, MPOL_F_NODE | MPOL_F_ADDR }[rng() % 3];
 			unsigned long addr = fl & MPOL_F_ADDR ? (unsigned long)REGION + (rng() % 256) * 4096 : 0;
 
-			ret = syscall(NR_get_task_mempolicy, tid, &policy, got, MASK_WORDS * 64 + 1, addr, fl);
+			pidfd = pin_task(tid, tgid, OP_GET, &held);
+			if (pidfd < 0)
+				continue;
+			ret = syscall(NR_get_task_mempolicy, pidfd, &policy, got, MASK_WORDS * 64 + 1, addr, fl);
 			note_result(OP_GET, ret, vma_ok, "get");
 		} else if (what < 78) {
 			fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -424,8 +459,13 @@ static void setter_main(void)
 			close(fd);
 		} else if (what < 92) {
 			size_t off = (rng() % (REGION_SIZE >> 16)) << 16;
-			struct task_mbind_args a = {
-				.pid = tgid, .mode = (uint32_t)(mode & ~MPOL_F_NUMA_BALANCING),
+			struct task_mbind_args a;
+
+			pidfd = pin_task(tgid, tgid, OP_MBIND, &held);
+			if (pidfd < 0)
+				continue;
+			a = (struct task_mbind_args){
+				.pidfd = pidfd, .mode = (uint32_t)(mode & ~MPOL_F_NUMA_BALANCING),
 				.start = (uint64_t)(uintptr_t)REGION + off, .len = (1 + rng() % 16) << 12,
 				.nmask = (uint64_t)(uintptr_t)mask, .maxnode = MASK_WORDS * 64 + 1,
 				.flags = rng() % 4 ? 0 : MPOL_MF_STRICT,
@@ -437,8 +477,13 @@ static void setter_main(void)
 			/* A home node needs a bind or prefer (many) VMA policy: bind the range first. */
 			size_t off = (rng() % (REGION_SIZE >> 16)) << 16;
 			unsigned long all[MASK_WORDS] = { 0 };
-			struct task_mbind_args a = {
-				.pid = tgid, .mode = MPOL_BIND, .start = (uint64_t)(uintptr_t)REGION + off,
+			struct task_mbind_args a;
+
+			pidfd = pin_task(tgid, tgid, OP_HOME_NODE, &held);
+			if (pidfd < 0)
+				continue;
+			a = (struct task_mbind_args){
+				.pidfd = pidfd, .mode = MPOL_BIND, .start = (uint64_t)(uintptr_t)REGION + off,
 				.len = 1 << 16, .nmask = (uint64_t)(uintptr_t)all, .maxnode = MASK_WORDS * 64 + 1,
 			};
 
@@ -446,10 +491,12 @@ static void setter_main(void)
 				all[memory_nodes[i] / 64] |= 1UL << (memory_nodes[i] % 64);
 			ret = syscall(NR_task_mbind, &a, sizeof(a));
 			note_result(OP_MBIND, ret, vma_ok, "bind before home node");
-			ret = syscall(NR_set_task_mempolicy_home_node, tgid, (unsigned long)REGION + off,
+			ret = syscall(NR_set_task_mempolicy_home_node, pidfd, (unsigned long)REGION + off,
 				      1UL << 16, (unsigned long)memory_nodes[rng() % n_memory_nodes], 0UL);
 			note_result(OP_HOME_NODE, ret, vma_ok, "home node");
 		}
+		if (pidfd >= 0)
+			close(pidfd);
 	}
 	_exit(0);
 }
@@ -505,7 +552,6 @@ int main(int argc, char **argv)
 	int seconds = 30, setters = 3, targets = 4, slab_check = 1, failed = 0;
 	long before, after = -1;
 	time_t start, last_report;
-	struct stat st;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--exec-child")) {
@@ -539,8 +585,9 @@ int main(int argc, char **argv)
 			MAX_TARGETS);
 		return 2;
 	}
-	if (stat("/proc/self/mempolicy", &st)) {
-		printf("stress: SKIP: /proc/self/mempolicy is missing: this kernel does not carry the series\n");
+	if (!series_abi_2()) {
+		printf("stress: SKIP: this kernel does not carry the series with ABI 2 (" TASK_MEMPOLICY_ABI_FILE
+		       " does not read 2)\n");
 		return 77;
 	}
 	read_memory_nodes();
