@@ -107,9 +107,9 @@ TEST_SUITE("Policy") {
     const Policy p = make_ok(Mode::local);
     CHECK(p.mode() == Mode::local);
     CHECK(make_error(Mode::local, {}, NodeMask{0}) == tp::errc::nodes_forbidden);
-    CHECK(make_error(Mode::local, ModeFlag::static_nodes) == tp::errc::unknown_flag);
-    CHECK(make_error(Mode::local, ModeFlag::relative_nodes) == tp::errc::unknown_flag);
-    CHECK(make_error(Mode::local, ModeFlag::numa_balancing) == tp::errc::unknown_flag);
+    CHECK(make_error(Mode::local, ModeFlag::static_nodes) == tp::errc::flag_not_allowed);
+    CHECK(make_error(Mode::local, ModeFlag::relative_nodes) == tp::errc::flag_not_allowed);
+    CHECK(make_error(Mode::local, ModeFlag::numa_balancing) == tp::errc::flag_not_allowed);
   }
 
   TEST_CASE("Policy: prefer takes one node and without nodes means local") {
@@ -120,11 +120,12 @@ TEST_SUITE("Policy") {
     const Policy none = make_ok(Mode::preferred);
     CHECK(none.mode() == Mode::local);
     CHECK(none.nodes().empty());
-    // mpol_new: an empty prefer with static/relative is EINVAL.
-    CHECK(make_error(Mode::preferred, ModeFlag::static_nodes) == tp::errc::empty_nodes);
-    CHECK(make_error(Mode::preferred, ModeFlag::relative_nodes) == tp::errc::empty_nodes);
+    // mpol_new: an empty prefer with static/relative is EINVAL: without a node prefer is local,
+    // which takes neither flag.
+    CHECK(make_error(Mode::preferred, ModeFlag::static_nodes) == tp::errc::flag_not_allowed);
+    CHECK(make_error(Mode::preferred, ModeFlag::relative_nodes) == tp::errc::flag_not_allowed);
     CHECK(make_error(Mode::preferred, {}, NodeMask{1, 2}) == tp::errc::single_node_required);
-    CHECK(make_error(Mode::preferred, ModeFlag::numa_balancing, NodeMask{1}) == tp::errc::unknown_flag);
+    CHECK(make_error(Mode::preferred, ModeFlag::numa_balancing, NodeMask{1}) == tp::errc::flag_not_allowed);
   }
 
   TEST_CASE("Policy: bind interleave and prefer many need at least one node") {
@@ -148,8 +149,43 @@ TEST_SUITE("Policy") {
           (MPOL_F_NUMA_BALANCING | MPOL_F_STATIC_NODES));
     for (const Mode m : {Mode::interleave, Mode::weighted_interleave, Mode::preferred, Mode::local}) {
       CAPTURE(m);
-      CHECK(make_error(m, ModeFlag::numa_balancing, m == Mode::local ? NodeMask{} : NodeMask{0}) == tp::errc::unknown_flag);
+      CHECK(make_error(m, ModeFlag::numa_balancing, m == Mode::local ? NodeMask{} : NodeMask{0}) ==
+            tp::errc::flag_not_allowed);
     }
+  }
+
+  TEST_CASE("Policy: a known flag the mode does not take is not an unknown flag") {
+    // issue 10, defect 5: local + static said "unknown mode flag", which it is not.
+    const std::error_code e = make_error(Mode::local, ModeFlag::static_nodes);
+    CHECK(e == tp::errc::flag_not_allowed);
+    CHECK(e != tp::errc::unknown_flag);
+    CHECK(e == std::errc::invalid_argument);
+    CHECK(e.message().find("does not take") != std::string::npos);
+    CHECK(std::error_code(tp::errc::unknown_flag).message().find("unknown") != std::string::npos);
+  }
+
+  TEST_CASE("Policy: modes and flags outside the uapi values are errors without undefined behaviour") {
+    // issue 10, defect 2: traits() indexed its table with any value; Policy::make called it first.
+    for (const unsigned raw : {7U, 8U, 100U, 0xffffU}) {
+      CAPTURE(raw);
+      const auto m = static_cast<Mode>(raw);
+      CHECK_FALSE(tp::is_known(m));
+      CHECK(tp::traits(m).kernel_name == "unknown");
+      CHECK(make_error(m) == tp::errc::unknown_mode);
+      CHECK(make_error(m, {}, NodeMask{0}) == tp::errc::unknown_mode);
+      CHECK(make_error(m, ModeFlag::static_nodes, NodeMask{0}) == tp::errc::unknown_mode);
+    }
+    for (const unsigned raw : {1U, 1U << 12, (1U << 12) | (1U << 15)}) {
+      CAPTURE(raw);
+      const ModeFlags bogus = ModeFlags(static_cast<ModeFlag>(raw));
+      CHECK_FALSE(bogus.known());
+      CHECK(make_error(Mode::bind, bogus, NodeMask{0}) == tp::errc::unknown_flag);
+      CHECK(make_error(Mode::bind, bogus | ModeFlag::static_nodes, NodeMask{0}) == tp::errc::unknown_flag);
+      CHECK(make_error(Mode::local, bogus) == tp::errc::unknown_flag);
+    }
+    for (const Mode m : {Mode::default_policy, Mode::preferred, Mode::bind, Mode::interleave, Mode::local,
+                         Mode::preferred_many, Mode::weighted_interleave})
+      CHECK(tp::is_known(m));
   }
 
   TEST_CASE("Policy: from_raw masks the flags off the mode") {
@@ -174,7 +210,34 @@ TEST_SUITE("Policy") {
     CHECK(Policy::from_raw(-1, NodeMask{0}).error() == tp::errc::unknown_mode);
     CHECK(Policy::from_raw(MPOL_BIND | (1 << 12), NodeMask{0}).error() == tp::errc::unknown_mode);
     CHECK(Policy::from_raw(MPOL_BIND | (1 << 16), NodeMask{0}).error() == tp::errc::unknown_mode);
-    CHECK(Policy::from_raw(MPOL_INTERLEAVE | MPOL_F_NUMA_BALANCING, NodeMask{0}).error() == tp::errc::unknown_flag);
+    CHECK(Policy::from_raw(MPOL_BIND | MPOL_F_STATIC_NODES | MPOL_F_RELATIVE_NODES, NodeMask{0}).error() ==
+          tp::errc::conflicting_flags);
+  }
+
+  TEST_CASE("Policy: from_raw accepts every state the kernel can hold") {
+    // issue 10, defect 6. The kernel reports only the first nr_node_ids bits of the nodes a static
+    // or relative policy was given: relative node 5 on a four-node machine reads back as nothing.
+    const auto bind_relative = Policy::from_raw(MPOL_BIND | MPOL_F_RELATIVE_NODES, NodeMask{});
+    REQUIRE(bind_relative);
+    CHECK(bind_relative.value().mode() == Mode::bind);
+    CHECK(bind_relative.value().flags() == ModeFlags(ModeFlag::relative_nodes));
+    CHECK(bind_relative.value().nodes().empty());
+    for (const int mode : {int{MPOL_INTERLEAVE}, int{MPOL_PREFERRED_MANY}, MPOL_PREFERRED_MANY + 1 /* weighted */}) {
+      CAPTURE(mode);
+      CHECK(Policy::from_raw(mode | MPOL_F_STATIC_NODES, NodeMask{}).has_value());
+      CHECK(Policy::from_raw(mode | MPOL_F_RELATIVE_NODES, NodeMask{}).has_value());
+    }
+    // prefer=static with its node past the node count: still prefer, not local.
+    const auto prefer_static = Policy::from_raw(MPOL_PREFERRED | MPOL_F_STATIC_NODES, NodeMask{});
+    REQUIRE(prefer_static);
+    CHECK(prefer_static.value().mode() == Mode::preferred);
+    CHECK(prefer_static.value().flags() == ModeFlags(ModeFlag::static_nodes));
+    // A request may not say the same (the kernel refuses it).
+    CHECK(make_error(Mode::bind, ModeFlag::relative_nodes) == tp::errc::empty_nodes);
+    CHECK(make_error(Mode::preferred, ModeFlag::static_nodes) == tp::errc::flag_not_allowed);
+    // Reported as it is: the default policy has no nodes whatever the buffer held.
+    CHECK(Policy::from_raw(MPOL_DEFAULT, NodeMask{0}).value() == Policy{});
+    CHECK(Policy::from_raw(MPOL_LOCAL, NodeMask{0}).value().nodes().empty());
   }
 
   TEST_CASE("Policy: to_raw and from_raw round trip") {
