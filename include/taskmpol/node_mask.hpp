@@ -217,13 +217,19 @@ class NodeMask;
 struct ListParse;
 
 namespace detail {
-template <bool Sentinel>
-constexpr bool scan_plain_list(const char* p, const char* end, NodeMask& mask) noexcept;
-}
+// Not constexpr on purpose: NodeMask's literal constructor calls it for a node beyond capacity, and
+// a consteval call that reaches a non-constexpr function does not compile.
+inline void node_beyond_capacity() noexcept {}
+}  // namespace detail
 
-// Arguments for the kernel's node-mask parameters, produced only by NodeMask::kernel_arg().
+// The kernel's node-mask parameters, produced only by NodeMask::kernel_arg() (input: set_mempolicy,
+// mbind, migrate_pages, ...) and NodeMask::kernel_out() (output: get_mempolicy, get_task_mempolicy).
 struct KernelMaskArg {
   const unsigned long* nmask;
+  unsigned long maxnode;
+};
+struct KernelMaskOut {
+  unsigned long* nmask;
   unsigned long maxnode;
 };
 
@@ -231,9 +237,8 @@ class NodeMask {
  public:
   using word_type = unsigned long;  // the kernel ABI's word: `unsigned long *nmask`
 
-  // 1024 = 1 << NODES_SHIFT with the largest NODES_SHIFT (10) any x86_64 kernel allows, so every
-  // kernel's nodemask_t fits.
-  static constexpr std::size_t capacity = 1024;
+  // 1 << NODES_SHIFT with the largest NODES_SHIFT any kernel allows, so every nodemask_t fits.
+  static constexpr std::size_t capacity = max_nodes;
   static constexpr std::size_t word_bits = sizeof(word_type) * CHAR_BIT;
   static constexpr std::size_t word_count = capacity / word_bits;
   // Returned by first()/next() when there is no further node.
@@ -244,40 +249,48 @@ class NodeMask {
 
   static_assert(capacity % word_bits == 0);
 
-  constexpr NodeMask() noexcept { clear(); }
+  constexpr NodeMask() noexcept = default;
 
-  // Nodes >= capacity are ignored (there is no such node on any kernel).
-  constexpr NodeMask(std::initializer_list<std::size_t> nodes) noexcept {
-    clear();
-    for (std::size_t n : nodes) set(n);
+  // A literal set of nodes, NodeMask{0, 2}, checked when it is compiled: a node beyond capacity
+  // does not compile. Nodes known only at run time go through make(), which can fail.
+  consteval NodeMask(std::initializer_list<std::size_t> nodes) noexcept {
+    for (std::size_t n : nodes) {
+      if (n >= capacity) detail::node_beyond_capacity();
+      else words_[n / word_bits] |= bit(n);
+    }
+  }
+
+  // The nodes given, or errc::node_out_of_range when one is >= capacity (no such node on any
+  // kernel): a node is never dropped silently.
+  [[nodiscard]] static result<NodeMask> make(std::span<const std::size_t> nodes) noexcept {
+    NodeMask m;
+    for (std::size_t n : nodes)
+      if (!m.set(n)) return errc::node_out_of_range;
+    return m;
+  }
+  [[nodiscard]] static result<NodeMask> make(std::initializer_list<std::size_t> nodes) noexcept {
+    return make(std::span<const std::size_t>(nodes.begin(), nodes.size()));
   }
 
   // All nodes 0..count-1 (count is clamped to capacity).
   static constexpr NodeMask first_n(std::size_t count) noexcept {
     NodeMask m;
-    for (std::size_t n = 0; n < count && n < capacity; ++n) m.set(n);
+    for (std::size_t n = 0; n < count && n < capacity; ++n) m.words_[n / word_bits] |= bit(n);
     return m;
   }
 
   // Returns false (and changes nothing) when node >= capacity.
-  constexpr bool set(std::size_t node) noexcept {
+  [[nodiscard]] constexpr bool set(std::size_t node) noexcept {
     if (node >= capacity) return false;
     words_[node / word_bits] |= bit(node);
     return true;
   }
-  constexpr bool reset(std::size_t node) noexcept {
+  [[nodiscard]] constexpr bool reset(std::size_t node) noexcept {
     if (node >= capacity) return false;
     words_[node / word_bits] &= ~bit(node);
     return true;
   }
-  // Written as paired word stores: GCC 12 turns `words_ = {}` (and value-initialisation) into
-  // `rep stosq`, whose start-up cost dominated parsing a short list.
-  constexpr void clear() noexcept {
-    for (std::size_t i = 0; i < word_count; i += 2) {
-      words_[i] = 0;
-      words_[i + 1] = 0;
-    }
-  }
+  constexpr void clear() noexcept { words_ = {}; }
 
   [[nodiscard]] constexpr bool test(std::size_t node) const noexcept {
     return node < capacity && (words_[node / word_bits] & bit(node)) != 0;
@@ -332,9 +345,14 @@ class NodeMask {
 
   // The one conversion to the kernel ABI (set_mempolicy, mbind, migrate_pages, ...).
   [[nodiscard]] constexpr KernelMaskArg kernel_arg() const noexcept { return {words_.data(), kernel_maxnode}; }
+  // ... and back: the buffer a get call (get_mempolicy, get_task_mempolicy) writes the mask into.
+  // maxnode - 1 == capacity, so the kernel writes exactly these words (copy_nodes_to_user zeroes
+  // what lies beyond its own node count) and nothing needs converting afterwards.
+  [[nodiscard]] constexpr KernelMaskOut kernel_out() noexcept { return {words_.data(), kernel_maxnode}; }
 
-  // The one conversion back: reads the maxnode - 1 bits the kernel wrote (get_mempolicy,
-  // get_task_mempolicy). Bits at or beyond capacity are dropped; they cannot name a node.
+  // A mask from a kernel-layout buffer of any size (maxnode - 1 bits of kernel_words), for callers
+  // with buffers of their own; the library's get calls use kernel_out(). Bits at or beyond
+  // capacity are dropped: they cannot name a node.
   static constexpr NodeMask from_kernel(std::span<const word_type> kernel_words, unsigned long maxnode) noexcept {
     NodeMask m;
     const std::size_t bits = maxnode == 0 ? 0 : static_cast<std::size_t>(maxnode - 1);
@@ -510,16 +528,13 @@ class NodeMask {
     }
   }
 
-  template <bool Sentinel>
-  friend constexpr bool detail::scan_plain_list(const char* p, const char* end, NodeMask& mask) noexcept;
-
   template <class Op>
   constexpr NodeMask& combine(const NodeMask& o, Op op) noexcept {
     for (std::size_t i = 0; i < word_count; ++i) words_[i] = op(words_[i], o.words_[i]);
     return *this;
   }
 
-  std::array<word_type, word_count> words_;  // set by every constructor (clear())
+  std::array<word_type, word_count> words_{};
 };
 
 // The result of NodeMask::parse_detailed(): usable in constant expressions, unlike result<T>.
@@ -543,8 +558,8 @@ class NodeListScanner {
   constexpr explicit NodeListScanner(std::string_view text) noexcept : text_(text) {}
 
   constexpr ListError run(NodeMask& mask) noexcept {
-    for (std::size_t i = 0; i < text_.size(); ++i)
-      if (text_[i] == '\0') return fail(ListIssue::embedded_nul, 0, i, 1);
+    if (const std::size_t nul = text_.find('\0'); nul != std::string_view::npos)
+      return fail(ListIssue::embedded_nul, 0, nul, 1);
 
     while (true) {
       // bitmap_find_region(): skip commas and whitespace ('\n' is whitespace here); only the
@@ -678,102 +693,10 @@ class NodeListScanner {
   ListError error_{};
 };
 
-// The fast path for what people and the kernel actually write: decimal nodes below 1024, a-b
-// ranges with a <= b, and commas ("0-3,8,10-11"). For such text bitmap_parselist() can neither
-// fail nor do anything else than set those nodes, so the result is the same; anything else (a
-// space, a newline, 'all', 'N', a stride, a bigger number, a reversed range, a NUL, any other
-// byte) returns false and the text goes through NodeListScanner, which has the whole grammar and
-// the exact error. `mask` must be empty on entry.
-// Sentinel: the text is followed by a NUL, so reading one byte past it is fine and the end checks
-// fold into the character checks (the hot loop loses a compare and a branch per character).
-template <bool Sentinel>
-constexpr bool scan_plain_list(const char* p, const char* const end, NodeMask& mask) noexcept {
-  const auto peek = [&]() -> char {
-    if constexpr (Sentinel) return *p;
-    else return p == end ? '\0' : *p;
-  };
-  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
-  // Reads a number of at most four digits below 1024 at p; false (bail out) for anything else,
-  // including longer spellings such as "00005", which the scanner handles. Unrolled: each of the
-  // three "another digit?" branches is predicted on its own.
-  const auto number = [&](std::size_t& value) {
-    if (!digit(peek())) return false;
-    std::size_t v = static_cast<std::size_t>(*p++ - '0');
-    if (digit(peek())) {
-      v = v * 10 + static_cast<std::size_t>(*p++ - '0');
-      if (digit(peek())) {
-        v = v * 10 + static_cast<std::size_t>(*p++ - '0');
-        if (digit(peek())) {
-          v = v * 10 + static_cast<std::size_t>(*p++ - '0');
-          if (digit(peek())) return false;
-        }
-      }
-    }
-    value = v;
-    return v < NodeMask::capacity;
-  };
-  // Nodes and ranges inside one word are collected in a register and written when the word
-  // changes: lists like "0,2,4,..." would otherwise chain read-modify-writes of one memory word.
-  using word_type = NodeMask::word_type;
-  constexpr std::size_t word_bits = NodeMask::word_bits;
-  std::size_t word = 0;
-  word_type bits = 0;
-  while (true) {
-    char c = peek();
-    if (c == ',') {
-      ++p;
-      continue;
-    }
-    if (c == '\0') break;  // the end, or a NUL inside the text (refused below)
-    std::size_t first = 0;
-    if (!number(first)) return false;
-    std::size_t last = first;
-    c = peek();
-    if (c != ',' && c != '\0') {
-      if (c != '-') return false;
-      ++p;
-      if (!number(last) || last < first) return false;
-      c = peek();
-      if (c != ',' && c != '\0') return false;
-    }
-    if (c == ',') ++p;  // the usual separator, taken here rather than by another loop round
-    if (first / word_bits != last / word_bits) {
-      mask.set_range(first, last - first + 1);
-      continue;
-    }
-    if (first / word_bits != word) {
-      mask.words_[word] |= bits;
-      word = first / word_bits;
-      bits = 0;
-    }
-    // Bits first..last of the word; 2 << 63 wraps to 0, which still gives the right mask.
-    bits |= (word_type{2} << (last % word_bits)) - (word_type{1} << (first % word_bits));
-  }
-  if (p != end) return false;  // stopped at a NUL inside the text: the scanner reports it
-  mask.words_[word] |= bits;
-  return true;
-}
-
-constexpr bool parse_plain_list(std::string_view text, NodeMask& mask) noexcept {
-  constexpr std::size_t copy_limit = 256;  // what a policy text from tmpfs or procfs is at most
-  // Short texts are scanned in place: for them the copy costs more than the end checks it saves
-  // (tests/bench/nodelist_parse: "5" 18 -> 13 ns, "1000,1010,1023" 30 -> 24 ns).
-  constexpr std::size_t copy_from = 24;
-  if (!std::is_constant_evaluated() && text.size() >= copy_from && text.size() < copy_limit) {
-    char terminated[copy_limit];
-    std::char_traits<char>::copy(terminated, text.data(), text.size());
-    terminated[text.size()] = '\0';
-    return scan_plain_list<true>(terminated, terminated + text.size(), mask);
-  }
-  return scan_plain_list<false>(text.data(), text.data() + text.size(), mask);
-}
-
 }  // namespace detail
 
 constexpr ListParse NodeMask::parse_detailed(std::string_view text) noexcept {
   ListParse out;
-  if (detail::parse_plain_list(text, out.nodes)) return out;
-  out.nodes.clear();
   detail::NodeListScanner scanner(text);
   out.error = scanner.run(out.nodes);
   if (out.error.failed()) out.nodes.clear();
@@ -781,18 +704,10 @@ constexpr ListParse NodeMask::parse_detailed(std::string_view text) noexcept {
 }
 
 inline result<NodeMask> NodeMask::parse(std::string_view text, ListError* error) noexcept {
-  // Built in place and returned from one variable (NRVO): the 128-byte mask is never copied,
-  // which is most of the cost of parsing a short list.
-  result<NodeMask> parsed{std::in_place_type<NodeMask>};
-  ListError found{};
-  if (!detail::parse_plain_list(text, parsed.assume_value())) {
-    parsed.assume_value().clear();
-    detail::NodeListScanner scanner(text);
-    found = scanner.run(parsed.assume_value());
-    if (found.failed()) parsed = found.code();
-  }
-  if (error != nullptr) *error = found;
-  return parsed;
+  ListParse parsed = parse_detailed(text);
+  if (error != nullptr) *error = parsed.error;
+  if (!parsed.ok()) return parsed.error.code();
+  return parsed.nodes;
 }
 
 constexpr void ListError::write(detail::TextWriter& w) const noexcept {

@@ -151,7 +151,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "cannot read the allowed nodes: %s\n", allowed.error().message().c_str());
     return 1;
   }
-  const auto bind = mp::Policy::make(mp::Mode::bind, {}, NodeMask{allowed.value().first()});
+  const auto bind = mp::Policy::make(mp::Mode::bind, {}, NodeMask::make({allowed.value().first()}).value());
   if (!bind || !mp::set_self_policy(bind.value())) {
     std::fprintf(stderr, "cannot set a bind policy to measure with\n");
     return 1;
