@@ -77,7 +77,7 @@ std::optional<std::vector<Rule>> load_rules(const std::string& path) {
   mp::SysfsDiagnostic sdiag;
   const auto topology = mp::read_topology(mp::system_root, &sdiag);
   if (!topology) {
-    std::fprintf(stderr, "rebalancer: %s\n", mp::describe(topology.error(), sdiag).c_str());
+    std::fprintf(stderr, "rebalancer: %s\n", sdiag.message().c_str());
     return std::nullopt;
   }
   std::vector<Rule> rules;

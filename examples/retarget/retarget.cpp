@@ -238,7 +238,7 @@ int main(int argc, char** argv) {
   mp::SysfsDiagnostic sdiag;
   const auto topology = mp::read_topology(mp::system_root, &sdiag);
   if (!topology) {
-    std::fprintf(stderr, "retarget: %s\n", mp::describe(topology.error(), sdiag).c_str());
+    std::fprintf(stderr, "retarget: %s\n", sdiag.message().c_str());
     return 2;
   }
   const mp::NodeMask memory = topology.value().with_memory;
@@ -282,7 +282,7 @@ int main(int argc, char** argv) {
   {
     Phase p;
     p.name = "bind " + std::to_string(bind_node);
-    p.policy = mp::Policy::make(mp::Mode::bind, {}, mp::NodeMask{bind_node}).value();
+    p.policy = mp::Policy::make(mp::Mode::bind, {}, mp::NodeMask::make({bind_node}).value()).value();
     p.expect.assign(mp::NodeMask::capacity, 0.0);
     p.expect[bind_node] = 100.0;
     p.exact = true;
@@ -306,7 +306,7 @@ int main(int argc, char** argv) {
     for (std::size_t n : memory) {
       mp::SysfsDiagnostic wdiag;
       if (auto r = mp::write_interleave_weight(n, n == heavy ? 4u : 1u, mp::system_root, &wdiag); !r) {
-        std::fprintf(stderr, "retarget: %s\n", mp::describe(r.error(), wdiag).c_str());
+        std::fprintf(stderr, "retarget: %s\n", wdiag.message().c_str());
         ok = false;
         break;
       }

@@ -88,7 +88,7 @@ std::optional<mp::NodeMask> memory_nodes(const std::optional<std::string>& optio
   if (!topology) {
     std::fprintf(stderr, "taskmpol: cannot read this system's nodes with memory: %s\n"
                          "taskmpol: pass them with --memory-nodes LIST\n",
-                 mp::describe(topology.error(), diag).c_str());
+                 diag.message().c_str());
     return std::nullopt;
   }
   return topology.value().with_memory;
@@ -155,7 +155,7 @@ int run_show(bool json) {
     if (auto w = mp::read_interleave_weights(p.nodes(), mp::system_root, &diag)) {
       weights = w.value();
     } else {
-      weights_error = mp::describe(w.error(), diag);
+      weights_error = diag.message();
     }
   }
   const std::vector<std::string> flags = flag_names(p.flags());
@@ -266,7 +266,7 @@ std::string explain(std::error_code e, pid_t pid, pid_t tid, const mp::TaskDiagn
   if (e == mp::errc::unsupported_kernel) return unsupported_text;
   if (is_unsupported(e)) return e.message();  // the ABI versions and what to do
   if (diag != nullptr) {
-    std::string text = mp::describe(e, *diag);
+    std::string text = diag->message();
     if (e == mp::errc::nodes_not_allowed && !diag->allowed_known) {
       if (auto allowed = status_mems_allowed(pid)) text += "; the target may allocate from nodes " + allowed->to_string();
     }
@@ -521,7 +521,7 @@ std::optional<mp::Policy> build_policy(const PolicyOptions& o, pid_t pid, int& c
   mp::SysfsDiagnostic sdiag;
   const auto topology = mp::read_topology(mp::system_root, &sdiag);
   if (!topology) {
-    std::fprintf(stderr, "taskmpol: %s\n", mp::describe(topology.error(), sdiag).c_str());
+    std::fprintf(stderr, "taskmpol: %s\n", sdiag.message().c_str());
     code = exit_rejected;
     return std::nullopt;
   }
@@ -720,7 +720,7 @@ int run_weights(const std::vector<std::string>& assignments) {
   mp::SysfsDiagnostic diag;
   const auto topology = mp::read_topology(mp::system_root, &diag);
   if (!topology) {
-    std::fprintf(stderr, "taskmpol: %s\n", mp::describe(topology.error(), diag).c_str());
+    std::fprintf(stderr, "taskmpol: %s\n", diag.message().c_str());
     return exit_rejected;
   }
   std::vector<std::pair<std::size_t, unsigned>> writes;
@@ -738,14 +738,14 @@ int run_weights(const std::vector<std::string>& assignments) {
   for (const auto& [node, weight] : writes) {
     mp::SysfsDiagnostic wdiag;
     if (auto r = mp::write_interleave_weight(node, weight, mp::system_root, &wdiag); !r) {
-      std::fprintf(stderr, "taskmpol: %s\n", mp::describe(r.error(), wdiag).c_str());
+      std::fprintf(stderr, "taskmpol: %s\n", wdiag.message().c_str());
       return exit_rejected;
     }
   }
   mp::SysfsDiagnostic rdiag;
   const auto weights = mp::read_interleave_weights(topology.value().with_memory, mp::system_root, &rdiag);
   if (!weights) {
-    std::fprintf(stderr, "taskmpol: %s\n", mp::describe(weights.error(), rdiag).c_str());
+    std::fprintf(stderr, "taskmpol: %s\n", rdiag.message().c_str());
     return exit_rejected;
   }
   std::printf("interleave weights: %s\n", weights_text(weights.value()).c_str());

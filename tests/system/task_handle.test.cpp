@@ -204,13 +204,13 @@ TEST_SUITE("task handle") {
     auto h = TaskHandle::self();
     REQUIRE(h);
     mp::TaskDiagnostic diag;
-    auto r = h.value().set_policy(Policy::make(Mode::bind, {}, NodeMask{missing}).value(), &diag);
+    auto r = h.value().set_policy(Policy::make(Mode::bind, {}, NodeMask::make({missing}).value()).value(), &diag);
     REQUIRE_FALSE(r);
     CHECK(r.error() == mp::errc::node_without_memory);
     CHECK(diag.node == missing);
     CHECK_FALSE(diag.node_exists);
     CHECK(diag.allowed_known);
-    const std::string text = mp::describe(r.error(), diag);
+    const std::string text = diag.message();
     INFO(text);
     CHECK(text.find("node " + std::to_string(missing) + " does not exist") != std::string::npos);
     CHECK(text.find(diag.allowed.to_string() + " (its Mems_allowed)") != std::string::npos);

@@ -33,7 +33,7 @@ std::string run(const char* command) {
 mp::Topology host() {
   mp::SysfsDiagnostic diag;
   auto t = mp::read_topology(mp::system_root, &diag);
-  REQUIRE_MESSAGE(t, mp::describe(t.error(), diag));
+  REQUIRE_MESSAGE(t, diag.message());
   return t.value();
 }
 
@@ -57,7 +57,7 @@ TEST_SUITE("host topology") {
     CHECK(static_cast<std::size_t>(numa_num_configured_nodes()) == t.with_memory.count());
     NodeMask configured;
     for (unsigned long i = 0; i < numa_nodes_ptr->size && i < NodeMask::capacity; ++i)
-      if (numa_bitmask_isbitset(numa_nodes_ptr, static_cast<unsigned>(i)) != 0) configured.set(i);
+      if (numa_bitmask_isbitset(numa_nodes_ptr, static_cast<unsigned>(i)) != 0) REQUIRE(configured.set(i));
     CHECK(configured == t.online);
     // Every node libnuma may allocate from is a node with memory.
     const mp::NodeMask allowed = mp::self_mems_allowed().value();  // a local: the loop must not outlive the result
@@ -76,7 +76,7 @@ TEST_SUITE("host topology") {
     NodeMask listed;
     const std::regex line(R"(node (\d+) cpus:)");
     for (auto it = std::sregex_iterator(out.begin(), out.end(), line); it != std::sregex_iterator(); ++it)
-      listed.set(std::stoul((*it)[1].str()));
+      REQUIRE(listed.set(std::stoul((*it)[1].str())));
     CHECK(listed == t.online);
   }
 
@@ -97,10 +97,10 @@ TEST_SUITE("host topology") {
     mp::SysfsDiagnostic diag;
     const auto w = mp::read_interleave_weights(t.with_memory, mp::system_root, &diag);
     if (!w && diag.os_error == ENOENT && diag.node == t.with_memory.first()) {
-      MESSAGE("skipped: " << mp::describe(w.error(), diag));
+      MESSAGE("skipped: " << diag.message());
       return;
     }
-    REQUIRE_MESSAGE(w, mp::describe(w.error(), diag));
+    REQUIRE_MESSAGE(w, diag.message());
     CHECK(w.value().nodes == t.with_memory);
     for (std::size_t n : t.with_memory) {
       CHECK(w.value()[n] >= 1);
@@ -116,10 +116,10 @@ TEST_SUITE("host topology") {
     mp::SysfsDiagnostic diag;
     const auto a = mp::read_interleave_auto(mp::system_root, &diag);
     if (!a && diag.os_error == ENOENT) {
-      MESSAGE("skipped: " << mp::describe(a.error(), diag));
+      MESSAGE("skipped: " << diag.message());
       return;
     }
-    REQUIRE_MESSAGE(a, mp::describe(a.error(), diag));
+    REQUIRE_MESSAGE(a, diag.message());
     // Cross-check with whichever spelling exists.
     std::string text;
     for (const char* name : {"auto", "__auto_type"}) {

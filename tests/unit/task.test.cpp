@@ -72,10 +72,10 @@ TEST_SUITE("task diagnostics") {
     CHECK(mp::detail::classify_policy_einval(bind({1}), mp::errc::nodes_not_allowed, false, d) == einval);
   }
 
-  TEST_CASE("task diagnostics: describe names the thread and the nodes") {
+  TEST_CASE("task diagnostics: the message names the thread and the nodes") {
     mp::TaskDiagnostic d = vm_facts();
-    const std::error_code e = mp::detail::classify_policy_einval(bind({0}), einval, false, d);
-    const std::string text = mp::describe(e, d);
+    d.error = mp::detail::classify_policy_einval(bind({0}), einval, false, d);
+    const std::string text = d.message();
     INFO(text);
     CHECK(text.rfind("thread 42 (syscalls): ", 0) == 0);
     CHECK(text.find("node 0 (nodes with memory: 0-1,3)") != std::string::npos);
@@ -83,12 +83,14 @@ TEST_SUITE("task diagnostics") {
     CHECK(text.find("cpuset.mems") != std::string::npos);
 
     d = vm_facts();
-    (void)mp::detail::classify_policy_einval(bind({9}), einval, false, d);
-    CHECK(mp::describe(mp::errc::node_without_memory, d).find("node 9 does not exist") != std::string::npos);
+    d.error = mp::detail::classify_policy_einval(bind({9}), einval, false, d);
+    CHECK(d.error == mp::errc::node_without_memory);
+    CHECK(d.message().find("node 9 does not exist") != std::string::npos);
 
     mp::TaskDiagnostic plain;
     plain.tid = 7;
-    CHECK(mp::describe(mp::errc::target_exited, plain) == "thread 7: the target task has exited");
+    plain.error = mp::errc::target_exited;
+    CHECK(plain.message() == "thread 7: the target task has exited");
   }
 
   TEST_CASE("task diagnostics: backend names and migration destinations") {

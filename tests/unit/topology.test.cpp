@@ -27,7 +27,7 @@ namespace {
 mp::Topology read_ok(const FakeSysfs& fs) {
   mp::SysfsDiagnostic diag;
   auto t = mp::read_topology(fs.root(), &diag);
-  REQUIRE_MESSAGE(t, mp::describe(t.error(), diag));
+  REQUIRE_MESSAGE(t, diag.message());
   return t.value();
 }
 
@@ -73,7 +73,7 @@ TEST_SUITE("topology") {
     CHECK(diag.node == 1);
     CHECK(diag.os_error == ENOENT);
     CHECK(ends_with(diag.path_view(), "/weighted_interleave/node1"));
-    const std::string text = mp::describe(w.error(), diag);
+    const std::string text = diag.message();
     CHECK(text.find("node 1") != std::string::npos);
     CHECK(text.find("has_memory") != std::string::npos);
     // Reading the weights of the online nodes stops at the same node.
@@ -133,7 +133,7 @@ TEST_SUITE("topology") {
       CHECK(t.error() == std::errc::no_such_file_or_directory);
       CHECK(diag.os_error == ENOENT);
       CHECK(ends_with(diag.path_view(), std::string("/sys/devices/system/node/") + name));
-      const std::string text = mp::describe(t.error(), diag);
+      const std::string text = diag.message();
       CHECK(text.find(name) != std::string::npos);
       CHECK(text.find("sysfs is mounted") != std::string::npos);  // says what to do
     }
@@ -276,7 +276,7 @@ TEST_SUITE("topology") {
       if (r) return 1;
       if (r.error() != std::errc::permission_denied) return 2;
       if (diag.node != 2 || diag.os_error != EACCES) return 3;
-      const std::string text = mp::describe(r.error(), diag);
+      const std::string text = diag.message();
       if (text.find("node 2") == std::string::npos || text.find("root") == std::string::npos) return 4;
       return 0;
     });

@@ -76,6 +76,14 @@ using Words = std::array<NodeMask::word_type, NodeMask::word_count>;
 
 inline NodeMask mask_from(const Words& w) { return NodeMask::from_kernel(w, maxnode); }
 
+// A mask of nodes known at run time (the roles below): NodeMask{...} takes literals only, checked
+// when compiled; NodeMask::make() refuses a node beyond the capacity, which fails the case here.
+inline NodeMask node_set(std::initializer_list<std::size_t> nodes) {
+  auto m = NodeMask::make(nodes);
+  REQUIRE_MESSAGE(m.has_value(), "a node beyond NodeMask::capacity");
+  return m.value();
+}
+
 // "0-2,5" for messages.
 inline std::string to_list(const NodeMask& m) {
   std::string out;
@@ -102,7 +110,7 @@ struct Roles {
   std::size_t c = 2;         // CPUs, no memory
   int cpu_a = 0;             // the first CPU of node a: targets run there, so "local" is node a
   bool ok = false;
-  [[nodiscard]] NodeMask memory() const { return NodeMask{a, b, m}; }
+  [[nodiscard]] NodeMask memory() const { return node_set({a, b, m}); }
 };
 
 namespace detail {
@@ -408,7 +416,7 @@ struct Reply {
   [[nodiscard]] NodeMask used() const {
     NodeMask m;
     for (std::size_t n = 0; n < counts.size(); ++n)
-      if (counts[n] > 0) m.set(n);
+      if (counts[n] > 0) REQUIRE(m.set(n));
     return m;
   }
   [[nodiscard]] std::string histogram() const {
