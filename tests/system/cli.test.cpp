@@ -8,6 +8,8 @@
 
 #include <doctest/doctest.h>
 
+#include "../support/skip.hpp"
+
 #include <ostream>  // doctest prints std::error_code with operator<<, declared there
 #include <nlohmann/json.hpp>
 
@@ -196,10 +198,7 @@ TEST_SUITE("cli") {
   }
 
   TEST_CASE("cli: show reports what numactl set") {
-    if (!have_numactl()) {
-      MESSAGE("skipped: numactl is not installed");
-      return;
-    }
+    if (!have_numactl()) TASKMPOL_SKIP("numactl is not installed");
     const auto topology = mp::read_topology();
     REQUIRE(topology);
     const std::string node = std::to_string(topology.value().with_memory.first());
@@ -287,10 +286,7 @@ TEST_SUITE("cli") {
   // The cross-task commands need the kernel series; on a stock kernel each one must say so with
   // the typed error (exit 3) and the pointer to kernel/README.md, and never pretend to work.
   TEST_CASE("cli: cross-task commands on a kernel without the series") {
-    if (mp::sys::task_mempolicy_available()) {
-      MESSAGE("skipped: this kernel has the taskmpol series (the VM demo covers it)");
-      return;
-    }
+    if (mp::sys::task_mempolicy_available()) TASKMPOL_SKIP("this kernel has the taskmpol series (the VM demo covers it)");
     const std::string self = std::to_string(::getpid());
     const std::vector<std::vector<std::string>> commands{
         {"show", self},

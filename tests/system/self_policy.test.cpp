@@ -7,6 +7,8 @@
 
 #include <doctest/doctest.h>
 
+#include "../support/skip.hpp"
+
 #include <ostream>  // doctest prints std::error_code with operator<<, declared there
 
 #include <array>
@@ -347,10 +349,8 @@ TEST_SUITE("self memory") {
     const Policy bind = make(Mode::bind, {}, NodeMask::make({home()}).value());
     REQUIRE(mp::mbind_self(m.addr, m.len, bind));
     const auto r = mp::set_self_home_node(m.addr, m.len, home());
-    if (!r && r.error() == std::errc::function_not_supported) {
-      MESSAGE("skipped: this kernel predates set_mempolicy_home_node (Linux 5.17)");
-      return;
-    }
+    if (!r && r.error() == std::errc::function_not_supported)
+      TASKMPOL_SKIP("this kernel predates set_mempolicy_home_node (Linux 5.17)");
     REQUIRE_MESSAGE(r, r.error().message());
     std::memset(m.addr, 1, m.len);
     CHECK(mp::node_of_address(m.addr).value() == home());
@@ -407,10 +407,7 @@ TEST_SUITE("maxnode") {
     // get_self_policy does not zero its mask buffer; it relies on the kernel writing the mode and
     // then the mask. A filter answering get_mempolicy with ERRNO(0) "succeeds" without writing
     // either: the result must be an error, not a policy decoded from stack garbage.
-    if (!taskmpol_test::have_seccomp_arch) {
-      MESSAGE("skipped: the seccomp helper knows only x86_64 and i386");
-      return;
-    }
+    if (!taskmpol_test::have_seccomp_arch) TASKMPOL_SKIP("the seccomp helper knows only x86_64 and i386");
     const int status = taskmpol_test::run_in_child([] {
       const std::array<taskmpol_test::SeccompRule, 1> rules{{{SYS_get_mempolicy, taskmpol_test::seccomp_errno(0)}}};
       if (!taskmpol_test::install_seccomp(rules)) return 100;
@@ -427,10 +424,7 @@ TEST_SUITE("maxnode") {
   TEST_CASE("maxnode: our wrappers pass kernel_maxnode") {
     // A seccomp filter in a child lets set_mempolicy and get_mempolicy through only when their
     // maxnode argument (index 2) is NodeMask::kernel_maxnode; anything else gets errno 4001/4002.
-    if (!taskmpol_test::have_seccomp_arch) {
-      MESSAGE("skipped: the seccomp helper knows only x86_64 and i386");
-      return;
-    }
+    if (!taskmpol_test::have_seccomp_arch) TASKMPOL_SKIP("the seccomp helper knows only x86_64 and i386");
     static_assert(NodeMask::kernel_maxnode == NodeMask::capacity + 1);
     const int status = taskmpol_test::run_in_child([] {
       const std::array<taskmpol_test::SeccompRule, 2> rules{{

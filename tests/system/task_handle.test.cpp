@@ -8,6 +8,8 @@
 
 #include <doctest/doctest.h>
 
+#include "../support/skip.hpp"
+
 #include <ostream>  // doctest prints std::error_code with operator<<, declared there
 
 #include <atomic>
@@ -246,10 +248,7 @@ TEST_SUITE("task handle") {
   }
 
   TEST_CASE("task handle: other threads and processes need the series") {
-    if (series_present()) {
-      MESSAGE("skipped: this kernel has the series; the vm suite covers the cross-task calls");
-      return;
-    }
+    if (series_present()) TASKMPOL_SKIP("this kernel has the series; the vm suite covers the cross-task calls");
     const pid_t child = taskmpol_test::sleeping_child();
     REQUIRE(child > 0);
     ParkedThread sibling;
@@ -320,11 +319,9 @@ TEST_SUITE("task handle") {
     REQUIRE(h);
     taskmpol_test::kill_and_reap(child);
     const pid_t again = taskmpol_test::sleeping_child_at(child);
-    if (again < 0) {
-      MESSAGE("skipped: cannot create a process at a chosen pid here (clone3 set_tid: " << std::strerror(errno)
-                                                                                   << "); the vm suite runs it");
-      return;
-    }
+    if (again < 0)
+      TASKMPOL_SKIP("cannot create a process at a chosen pid here (clone3 set_tid: " << std::strerror(errno)
+                                                                                     << "); the vm suite runs it");
     REQUIRE(again == child);
     CHECK(::kill(child, 0) == 0);  // the number names a live process again
     CHECK_FALSE(h.value().alive());
@@ -632,10 +629,7 @@ TEST_SUITE("task handle") {
   }
 
   TEST_CASE("all threads: without the series only the calling thread changes") {
-    if (series_present()) {
-      MESSAGE("skipped: this kernel has the series; the vm suite covers it");
-      return;
-    }
+    if (series_present()) TASKMPOL_SKIP("this kernel has the series; the vm suite covers it");
     const PolicyRestorer restore;
     ParkedThread a;
     ParkedThread b;

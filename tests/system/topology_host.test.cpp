@@ -6,6 +6,8 @@
 
 #include <doctest/doctest.h>
 
+#include "../support/skip.hpp"
+
 #include <ostream>  // doctest prints std::error_code with operator<<, declared there
 
 #include <cstdio>
@@ -67,10 +69,7 @@ TEST_SUITE("host topology") {
 
   TEST_CASE("host topology: matches numactl hardware") {
     const std::string out = run("numactl --hardware 2>&1");
-    if (out.find("available:") == std::string::npos) {
-      MESSAGE("skipped: numactl --hardware did not run here: " << out);
-      return;
-    }
+    if (out.find("available:") == std::string::npos) TASKMPOL_SKIP("numactl --hardware did not run here: " << out);
     const mp::Topology t = host();
     // numactl prints "node N cpus: ..." once per online node.
     NodeMask listed;
@@ -96,10 +95,7 @@ TEST_SUITE("host topology") {
     const mp::Topology t = host();
     mp::SysfsDiagnostic diag;
     const auto w = mp::read_interleave_weights(t.with_memory, mp::system_root, &diag);
-    if (!w && diag.os_error == ENOENT && diag.node == t.with_memory.first()) {
-      MESSAGE("skipped: " << diag.message());
-      return;
-    }
+    if (!w && diag.os_error == ENOENT && diag.node == t.with_memory.first()) TASKMPOL_SKIP(diag.message());
     REQUIRE_MESSAGE(w, diag.message());
     CHECK(w.value().nodes == t.with_memory);
     for (std::size_t n : t.with_memory) {
@@ -115,10 +111,7 @@ TEST_SUITE("host topology") {
   TEST_CASE("host topology: automatic weights flag") {
     mp::SysfsDiagnostic diag;
     const auto a = mp::read_interleave_auto(mp::system_root, &diag);
-    if (!a && diag.os_error == ENOENT) {
-      MESSAGE("skipped: " << diag.message());
-      return;
-    }
+    if (!a && diag.os_error == ENOENT) TASKMPOL_SKIP(diag.message());
     REQUIRE_MESSAGE(a, diag.message());
     // Cross-check with whichever spelling exists.
     std::string text;

@@ -15,6 +15,8 @@
 
 #include <doctest/doctest.h>
 
+#include <support/skip.hpp>
+
 #include <cstdarg>
 #include <fstream>
 #include <iterator>
@@ -102,11 +104,7 @@ std::string show(const std::optional<NodeMask>& m) { return m ? "{" + m->to_stri
 
 TEST_SUITE("libnuma") {
   TEST_CASE("libnuma: masks agree with numa_parse_nodestring_all on texts both grammars accept here") {
-    if (!libnuma_usable()) {
-      MESSAGE("SKIPPED: numa_available() < 0, libnuma cannot parse on this system");
-      CHECK(numa_available() < 0);
-      return;
-    }
+    if (!libnuma_usable()) TASKMPOL_SKIP("numa_available() < 0, libnuma cannot parse on this system");
     const NodeMask possible = possible_nodes();
     // libnuma's "all" means every possible node; ours means 0-1023. Compare it through the
     // possible set, which is what both mean by "every node" on this machine.
@@ -138,11 +136,7 @@ TEST_SUITE("libnuma") {
   }
 
   TEST_CASE("libnuma: masks agree with numa_parse_nodestring over an allowed set of eight nodes") {
-    if (!libnuma_usable()) {
-      MESSAGE("SKIPPED: numa_available() < 0, libnuma cannot parse on this system");
-      CHECK(numa_available() < 0);
-      return;
-    }
+    if (!libnuma_usable()) TASKMPOL_SKIP("numa_available() < 0, libnuma cannot parse on this system");
     const AllowedNodes allowed(NodeMask::first_n(8));
     const std::vector<std::string> texts = {"0",   "7",   "00",  "01",  "07",      " 3",  "0-7",   "1,3,5", "0-3,6",
                                             "2-2", "0,0", "1-6", "5,1", "0-1,2-3", "6-7", "0,2-4", "3,3-3", ""};
@@ -157,11 +151,7 @@ TEST_SUITE("libnuma") {
   }
 
   TEST_CASE("libnuma: documented differences between the grammars are pinned") {
-    if (!libnuma_usable()) {
-      MESSAGE("SKIPPED: numa_available() < 0, libnuma cannot parse on this system");
-      CHECK(numa_available() < 0);
-      return;
-    }
+    if (!libnuma_usable()) TASKMPOL_SKIP("numa_available() < 0, libnuma cannot parse on this system");
     struct Row {
       const char* text;
       NodeMask allowed;                // libnuma's allowed set for this row
