@@ -96,14 +96,14 @@ int call_every_handle_operation(mp::errc expected) {
   };
   auto parent = mp::TaskHandle::open(::getppid());
   if (!parent) return 1 << 20;
-  pid_t sibling_tid = 0;
+  std::atomic<pid_t> sibling_tid{0};  // written by the sibling, read here (ThreadSanitizer)
   std::atomic<bool> stop{false};
   std::thread sibling([&] {
-    sibling_tid = mp::sys::gettid();
+    sibling_tid.store(mp::sys::gettid());
     while (!stop.load()) ::usleep(1000);
   });
-  while (sibling_tid == 0) ::usleep(1000);
-  auto thread = mp::TaskHandle::thread(sibling_tid);
+  while (sibling_tid.load() == 0) ::usleep(1000);
+  auto thread = mp::TaskHandle::thread(sibling_tid.load());
   if (!thread) bad |= 1 << 21;
   for (mp::TaskHandle* h : {&parent.value(), thread ? &thread.value() : nullptr}) {
     if (h == nullptr) continue;
