@@ -611,6 +611,39 @@ TEST_SUITE("task handle") {
     CHECK(other.value().pidfd() == fd);
   }
 
+  TEST_CASE("task handle: const calls from several threads on one handle") {
+    // issue 10, defect 1: const members once wrote a `mutable` field, a data race under
+    // ThreadSanitizer (./check's tsan stage builds and runs this). The handle names the main
+    // thread: it serves itself through the stock calls; the other threads get the kernel's
+    // answer for another thread, and the diagnostic each call fills is its own.
+    auto made = TaskHandle::self();
+    REQUIRE(made);
+    const TaskHandle& h = made.value();
+    const mp::result<Policy> own = h.policy();
+    REQUIRE(own);
+    std::atomic<int> mismatches{0};
+    auto other = [&] {
+      for (int i = 0; i < 300; ++i) {
+        mp::TaskDiagnostic diag;
+        const auto p = h.policy(&diag);
+        const auto allowed = h.mems_allowed(&diag);
+        if (p.has_value() != allowed.has_value()) ++mismatches;
+        if (diag.tid != h.tid()) ++mismatches;
+        if (!h.alive()) ++mismatches;
+      }
+    };
+    std::thread a(other);
+    std::thread b(other);
+    for (int i = 0; i < 300; ++i) {
+      mp::TaskDiagnostic diag;
+      const auto p = h.policy(&diag);
+      if (!p || p.value() != own.value() || diag.backend == Backend::automatic) ++mismatches;
+    }
+    a.join();
+    b.join();
+    CHECK(mismatches.load() == 0);
+  }
+
   TEST_CASE("task handle: list_threads sees this process's threads") {
     ParkedThread a;
     ParkedThread b;
