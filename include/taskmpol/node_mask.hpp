@@ -370,15 +370,19 @@ class NodeMask {
   // reaches beyond capacity.
   constexpr bool set_range(std::size_t first_node, std::size_t count) noexcept {
     if (first_node > capacity || count > capacity - first_node) return false;
-    std::size_t node = first_node;
-    const std::size_t stop = first_node + count;
-    while (node < stop) {
-      const std::size_t offset = node % word_bits;
-      const std::size_t take = (word_bits - offset) < (stop - node) ? (word_bits - offset) : (stop - node);
-      const word_type ones = take == word_bits ? ~word_type{0} : ((word_type{1} << take) - 1);
-      words_[node / word_bits] |= ones << offset;
-      node += take;
+    if (count == 0) return true;
+    const std::size_t last_node = first_node + count - 1;
+    const std::size_t first_word = first_node / word_bits;
+    const std::size_t last_word = last_node / word_bits;
+    const word_type low = ~word_type{0} << (first_node % word_bits);           // bits first_node.. of its word
+    const word_type high = ~word_type{0} >> (word_bits - 1 - last_node % word_bits);  // ..last_node of its word
+    if (first_word == last_word) {
+      words_[first_word] |= low & high;
+      return true;
     }
+    words_[first_word] |= low;
+    for (std::size_t w = first_word + 1; w < last_word; ++w) words_[w] = ~word_type{0};
+    words_[last_word] |= high;
     return true;
   }
 
@@ -503,6 +507,8 @@ class NodeMask {
   [[nodiscard]] constexpr iterator end() const noexcept { return {this, npos}; }
 
  private:
+  friend class detail::NodeListScanner;  // sets single nodes straight into words_
+
   static constexpr word_type bit(std::size_t node) noexcept { return word_type{1} << (node % word_bits); }
 
   constexpr std::size_t scan_from(std::size_t node) const noexcept {
@@ -557,57 +563,129 @@ class NodeListScanner {
 
   constexpr explicit NodeListScanner(std::string_view text) noexcept : text_(text) {}
 
-  constexpr ListError run(NodeMask& mask) noexcept {
-    if (const std::size_t nul = text_.find('\0'); nul != std::string_view::npos)
-      return fail(ListIssue::embedded_nul, 0, nul, 1);
+  // Sets the listed nodes in mask; returns the first error (the mask then holds what came before).
+  constexpr ListError run(NodeMask& mask) const noexcept {
+    std::size_t stop = 0;
+    const ListError e = scan(mask, stop);
+    // A NUL byte anywhere is refused before any other error: the kernel reads a C string and
+    // would never see what follows it. The scan reads a NUL as the end of the text, so only a
+    // scan that failed, or that ended before the end of the text (at that NUL, or at a newline
+    // that ends the list), can have left one unseen: look for it then, not in every text.
+    if (e.failed() || stop < text_.size()) {
+      if (const std::size_t nul = text_.find('\0'); nul != std::string_view::npos)
+        return fail(ListIssue::embedded_nul, 0, nul, 1);
+    }
+    return e;
+  }
+
+ private:
+  // The transcription itself; on success *stop is where it ended. The position lives in a local,
+  // not in the scanner: the mask's words are unsigned long, as std::size_t is, so a member
+  // position would be reloaded from memory after every store to the mask.
+  constexpr ListError scan(NodeMask& mask, std::size_t& stop) const noexcept {
+    const std::string_view text = text_;
+    const std::size_t size = text.size();
+    // Reading past the end yields '\0', which is where the kernel's C string would end.
+    const auto at = [text, size](std::size_t i) {
+      return i < size ? static_cast<unsigned char>(text[i]) : static_cast<unsigned char>(0);
+    };
+    std::size_t pos = 0;
+    ListError failure{};
+
+    // bitmap_getnum(): 'N' is the last bit; otherwise base-10 digits, all of them consumed even
+    // after an overflow (the kernel's _parse_integer does the same).
+    const auto number = [&](std::uint32_t& out) {
+      unsigned char c = at(pos);
+      if (c == 'N') {
+        out = lastbit;
+        ++pos;
+        return true;
+      }
+      const std::size_t begin = pos;
+      std::uint64_t value = 0;  // at most 4294967295 * 10 + 9 before the check: no wrap
+      while (kernel_ctype::is_digit(c)) {
+        value = value * 10 + static_cast<std::uint64_t>(c - '0');
+        c = at(++pos);
+        if (value > 0xffffffffULL) {
+          while (kernel_ctype::is_digit(c)) c = at(++pos);
+          failure = fail(ListIssue::number_overflow, eoverflow, begin, pos - begin);
+          return false;
+        }
+      }
+      if (pos == begin) {
+        failure = fail(ListIssue::expected_number, einval, begin, c == 0 ? 0 : 1);
+        failure.found = static_cast<char>(c);
+        return false;
+      }
+      out = static_cast<std::uint32_t>(value);
+      return true;
+    };
+    const auto unexpected = [&] {
+      const unsigned char c = at(pos);
+      ListError e = fail(ListIssue::unexpected_character, einval, pos, c == 0 ? 0 : 1);
+      e.found = static_cast<char>(c);
+      return e;
+    };
 
     while (true) {
       // bitmap_find_region(): skip commas and whitespace ('\n' is whitespace here); only the
       // end of the string ends the list at this point.
-      while (region_separator(at(pos_))) ++pos_;
-      if (at(pos_) == 0) return {};
+      unsigned char c = at(pos);
+      while (region_separator(c)) c = at(++pos);
+      if (c == 0) {
+        stop = pos;
+        return {};
+      }
 
       // bitmap_parse_region()
-      const std::size_t region_column = pos_;
+      const std::size_t region_column = pos;
       std::uint32_t start = 0;
       std::uint32_t end = 0;
       std::uint32_t used = 0;
       std::uint32_t group = 0;
-      bool may_have_pattern = true;  // false on the kernel's `no_end` path (a single number)
       bool pattern = false;
-      if (ascii_lower(at(pos_)) == 'a' && ascii_lower(at(pos_ + 1)) == 'l' && ascii_lower(at(pos_ + 2)) == 'l') {
+      if (ascii_lower(c) == 'a' && ascii_lower(at(pos + 1)) == 'l' && ascii_lower(at(pos + 2)) == 'l') {
         end = lastbit;  // strncasecmp(str, "all", 3)
-        pos_ += 3;
+        pos += 3;
       } else {
-        if (!number(start)) return error_;
-        if (end_of_region(at(pos_))) {
-          end = start;
-          may_have_pattern = false;
-        } else if (at(pos_) != '-') {
-          return unexpected();
-        } else {
-          ++pos_;
-          if (!number(end)) return error_;
+        if (!number(start)) return failure;
+        c = at(pos);
+        if (end_of_region(c)) {
+          // The kernel's `no_end` path: one node, no stride. bitmap_check_region() below would
+          // find start == end, and group = end + 1, zero only for 4294967295 (EINVAL); any other
+          // node beyond the mask is ERANGE.
+          if (start >= nbits)
+            return fail(ListIssue::node_out_of_range, start == 0xffffffffU ? einval : erange, region_column,
+                        pos - region_column, start);
+          mask.words_[start / NodeMask::word_bits] |= NodeMask::bit(start);
+          if (end_of_str(c)) {  // '\n' after a region ends the whole list
+            stop = pos;
+            return {};
+          }
+          continue;
         }
+        if (c != '-') return unexpected();
+        ++pos;
+        if (!number(end)) return failure;
       }
-      if (may_have_pattern && !end_of_region(at(pos_))) {
-        if (at(pos_) != ':') return unexpected();
-        ++pos_;
-        if (!number(used)) return error_;
-        if (at(pos_) != '/') return unexpected();
-        ++pos_;
-        if (!number(group)) return error_;
+      if (!end_of_region(at(pos))) {
+        if (at(pos) != ':') return unexpected();
+        ++pos;
+        if (!number(used)) return failure;
+        if (at(pos) != '/') return unexpected();
+        ++pos;
+        if (!number(group)) return failure;
         pattern = true;  // the kernel returns here without looking at what follows
       }
       bool last_region = false;
       if (!pattern) {
         used = end + 1u;  // unsigned int: wraps to 0 for end == 4294967295, as in the kernel
         group = end + 1u;
-        last_region = end_of_str(at(pos_));  // '\n' after a region ends the whole list
+        last_region = end_of_str(at(pos));  // '\n' after a region ends the whole list
       }
 
       // bitmap_check_region()
-      const std::size_t region_length = pos_ - region_column;
+      const std::size_t region_length = pos - region_column;
       if (start > end) return fail(ListIssue::reversed_range, einval, region_column, region_length, start, end);
       if (group == 0) {
         // Without a stride the group is end + 1, which is zero only for end == 4294967295: the
@@ -620,77 +698,50 @@ class NodeListScanner {
 
       // bitmap_set_region(): `first += group` in unsigned int, wrap-around included. The loop
       // ends: a group below 1024 climbs past `end`, a group near 2^32 walks down and wraps to a
-      // huge value, anything between jumps past `end` at once (at most 1025 rounds).
+      // huge value, anything between jumps past `end` at once (at most 1025 rounds). Without a
+      // stride it runs once. The ranges lie below nbits, so set_range cannot refuse them.
       for (std::uint32_t first = start; first <= end; first += group) {
         const std::uint32_t left = end - first + 1u;
-        mask.set_range(first, left < used ? left : used);
+        static_cast<void>(mask.set_range(first, left < used ? left : used));
       }
-      if (last_region) return {};
+      if (last_region) {
+        stop = pos;
+        return {};
+      }
     }
   }
 
- private:
   // The errnos bitmap_parselist() returns (negated there), as ListError::kernel_errno reports them.
   static constexpr int einval = EINVAL;
   static constexpr int erange = ERANGE;
   static constexpr int eoverflow = EOVERFLOW;
 
-  constexpr unsigned char at(std::size_t i) const noexcept {
-    return i < text_.size() ? static_cast<unsigned char>(text_[i]) : static_cast<unsigned char>(0);
-  }
   static constexpr unsigned char ascii_lower(unsigned char c) noexcept {
     return (c >= 'A' && c <= 'Z') ? static_cast<unsigned char>(c + ('a' - 'A')) : c;
   }
-  static constexpr bool end_of_str(unsigned char c) noexcept { return c == 0 || c == '\n'; }
-  static constexpr bool region_separator(unsigned char c) noexcept { return kernel_ctype::is_space(c) || c == ','; }
-  static constexpr bool end_of_region(unsigned char c) noexcept { return region_separator(c) || end_of_str(c); }
+  // What each byte is to the scanner, looked up rather than compared: the separator test runs at
+  // every region boundary and for the byte after every number.
+  static constexpr unsigned char separator = 1;  // ',' or kernel isspace
+  static constexpr unsigned char string_end = 2;  // NUL or '\n'
+  static constexpr std::array<unsigned char, 256> classes = [] {
+    std::array<unsigned char, 256> t{};
+    for (unsigned c = 0; c < 256; ++c) {
+      const auto u = static_cast<unsigned char>(c);
+      if (u == ',' || kernel_ctype::is_space(u)) t[c] |= separator;
+      if (u == 0 || u == '\n') t[c] |= string_end;
+    }
+    return t;
+  }();
+  static constexpr bool end_of_str(unsigned char c) noexcept { return (classes[c] & string_end) != 0; }
+  static constexpr bool region_separator(unsigned char c) noexcept { return (classes[c] & separator) != 0; }
+  static constexpr bool end_of_region(unsigned char c) noexcept { return classes[c] != 0; }
 
-  // bitmap_getnum(): 'N' is the last bit; otherwise base-10 digits, all of them consumed even
-  // after an overflow (the kernel's _parse_integer does the same).
-  constexpr bool number(std::uint32_t& out) noexcept {
-    if (at(pos_) == 'N') {
-      out = lastbit;
-      ++pos_;
-      return true;
-    }
-    const std::size_t begin = pos_;
-    std::uint64_t value = 0;
-    bool overflow = false;
-    while (kernel_ctype::is_digit(at(pos_))) {
-      if (!overflow) {
-        value = value * 10 + static_cast<std::uint64_t>(at(pos_) - '0');
-        overflow = value > 0xffffffffULL;
-      }
-      ++pos_;
-    }
-    if (pos_ == begin) {
-      fail(ListIssue::expected_number, einval, begin, at(begin) == 0 ? 0 : 1);
-      error_.found = static_cast<char>(at(begin));
-      return false;
-    }
-    if (overflow) {
-      fail(ListIssue::number_overflow, eoverflow, begin, pos_ - begin);
-      return false;
-    }
-    out = static_cast<std::uint32_t>(value);
-    return true;
-  }
-
-  constexpr ListError unexpected() noexcept {
-    fail(ListIssue::unexpected_character, einval, pos_, at(pos_) == 0 ? 0 : 1);
-    error_.found = static_cast<char>(at(pos_));
-    return error_;
-  }
-
-  constexpr ListError fail(ListIssue issue, int kernel_errno, std::size_t column, std::size_t length,
-                           std::uint32_t first = 0, std::uint32_t second = 0) noexcept {
-    error_ = ListError{issue, kernel_errno, column, length, first, second, '\0'};
-    return error_;
+  static constexpr ListError fail(ListIssue issue, int kernel_errno, std::size_t column, std::size_t length,
+                                  std::uint32_t first = 0, std::uint32_t second = 0) noexcept {
+    return ListError{issue, kernel_errno, column, length, first, second, '\0'};
   }
 
   std::string_view text_;
-  std::size_t pos_ = 0;
-  ListError error_{};
 };
 
 }  // namespace detail
@@ -704,10 +755,14 @@ constexpr ListParse NodeMask::parse_detailed(std::string_view text) noexcept {
 }
 
 inline result<NodeMask> NodeMask::parse(std::string_view text, ListError* error) noexcept {
-  ListParse parsed = parse_detailed(text);
-  if (error != nullptr) *error = parsed.error;
-  if (!parsed.ok()) return parsed.error.code();
-  return parsed.nodes;
+  // The scanner writes straight into the result, which is returned from this one variable: no
+  // copy of the 128-byte mask on the way out.
+  result<NodeMask> parsed{std::in_place_type<NodeMask>};
+  detail::NodeListScanner scanner(text);
+  const ListError found = scanner.run(parsed.assume_value());
+  if (error != nullptr) *error = found;
+  if (found.failed()) parsed = found.code();
+  return parsed;
 }
 
 constexpr void ListError::write(detail::TextWriter& w) const noexcept {
