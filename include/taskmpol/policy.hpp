@@ -132,9 +132,18 @@ namespace detail {
 // exists and is accepted as it is.
 enum class PolicySource : std::uint8_t { request, kernel };
 
-struct PolicyVerdict;
+// The verdict of the one validator: the policy to build, or the rule it breaks. Small on
+// purpose: the nodes stay with the caller, and the policy is built once, where it is returned.
+struct PolicyVerdict {
+  errc error = errc::ok;
+  Mode mode = Mode::default_policy;  // what the policy is (prefer without a node: local)
+  ModeFlags flags;                   // its flags (default drops them, as the kernel does)
+  bool keeps_nodes = false;          // false: the policy has no nodes (default, local)
+  ModeFlags flags_at_fault;          // flag_not_allowed: the flags the mode does not take
+};
 
 constexpr PolicyVerdict check_policy(Mode mode, ModeFlags flags, const NodeMask& nodes, PolicySource source) noexcept;
+constexpr Policy build_policy(const PolicyVerdict& verdict, const NodeMask& nodes) noexcept;
 
 }  // namespace detail
 
@@ -176,8 +185,7 @@ class Policy {
 
  private:
   constexpr Policy(Mode m, ModeFlags f, const NodeMask& n) noexcept : mode_(m), flags_(f), nodes_(n) {}
-  friend constexpr detail::PolicyVerdict detail::check_policy(Mode, ModeFlags, const NodeMask&,
-                                                              detail::PolicySource) noexcept;
+  friend constexpr Policy detail::build_policy(const detail::PolicyVerdict&, const NodeMask&) noexcept;
 
   Mode mode_ = Mode::default_policy;
   ModeFlags flags_;
@@ -185,13 +193,6 @@ class Policy {
 };
 
 namespace detail {
-
-// The verdict of the one validator: the policy it builds, or the rule it breaks.
-struct PolicyVerdict {
-  errc error = errc::ok;
-  Policy policy;
-  ModeFlags flags_at_fault;  // flag_not_allowed: the flags the mode does not take
-};
 
 // The one validator, shared by Policy::make, parse_policy (which adds the text's own rules) and
 // Policy::from_raw. Checks in the order the kernel's parser meets them, so every caller names the
@@ -201,6 +202,12 @@ constexpr PolicyVerdict check_policy(Mode mode, ModeFlags flags, const NodeMask&
   const auto fail = [&v](errc e, ModeFlags at_fault = {}) {
     v.error = e;
     v.flags_at_fault = at_fault;
+    return v;
+  };
+  const auto accept = [&v](Mode m, ModeFlags f, bool keeps_nodes) {
+    v.mode = m;
+    v.flags = f;
+    v.keeps_nodes = keeps_nodes;
     return v;
   };
   const bool request = source == PolicySource::request;
@@ -215,31 +222,32 @@ constexpr PolicyVerdict check_policy(Mode mode, ModeFlags flags, const NodeMask&
     case NodeRule::forbidden:
       // The kernel reports no nodes for these modes: any bits it left are not part of the policy.
       if (nodes.any() && request) return fail(errc::nodes_forbidden);
-      if (mode == Mode::default_policy) return v;  // flags dropped, as the kernel drops them
+      if (mode == Mode::default_policy) return accept(mode, {}, false);  // flags dropped, as the kernel drops them
       if (!static_relative.empty() && request) return fail(errc::flag_not_allowed, static_relative);
-      v.policy = Policy{mode, flags, NodeMask{}};
-      return v;
+      return accept(mode, flags, false);
     case NodeRule::optional_local:
       if (nodes.empty()) {
-        if (static_relative.empty()) {
-          v.policy = Policy{Mode::local, flags, nodes};  // prefer without a node is local allocation
-          return v;
-        }
+        // prefer without a node is local allocation
+        if (static_relative.empty()) return accept(Mode::local, flags, false);
         // A request: prefer without a node is local, which takes no static/relative flag. A kernel
         // state: a static or relative node past the machine's node count, not reported.
         if (request) return fail(errc::flag_not_allowed, static_relative);
       } else if (nodes.count() != 1 && request) {
         return fail(errc::single_node_required);
       }
-      v.policy = Policy{mode, flags, nodes};
-      return v;
+      return accept(mode, flags, true);
     case NodeRule::optional_memory:
     case NodeRule::required:
       if (nodes.empty() && request) return fail(errc::empty_nodes);
-      v.policy = Policy{mode, flags, nodes};
-      return v;
+      return accept(mode, flags, true);
   }
   return fail(errc::unknown_mode);
+}
+
+// The policy a successful verdict describes.
+constexpr Policy build_policy(const PolicyVerdict& verdict, const NodeMask& nodes) noexcept {
+  if (verdict.keeps_nodes) return Policy{verdict.mode, verdict.flags, nodes};
+  return Policy{verdict.mode, verdict.flags, NodeMask{}};
 }
 
 }  // namespace detail
@@ -247,7 +255,7 @@ constexpr PolicyVerdict check_policy(Mode mode, ModeFlags flags, const NodeMask&
 inline result<Policy> Policy::make(Mode mode, ModeFlags flags, const NodeMask& nodes) noexcept {
   const detail::PolicyVerdict v = detail::check_policy(mode, flags, nodes, detail::PolicySource::request);
   if (v.error != errc::ok) return v.error;
-  return v.policy;
+  return detail::build_policy(v, nodes);
 }
 
 inline result<Policy> Policy::from_raw(int mode_and_flags, const NodeMask& nodes) noexcept {
@@ -259,7 +267,7 @@ inline result<Policy> Policy::from_raw(int mode_and_flags, const NodeMask& nodes
       static_cast<Mode>(mode_bits), ModeFlags::from_bits(static_cast<std::uint16_t>(bits & ModeFlags::legal_bits), nullptr),
       nodes, detail::PolicySource::kernel);
   if (v.error != errc::ok) return v.error;
-  return v.policy;
+  return detail::build_policy(v, nodes);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -710,7 +718,7 @@ inline result<Policy> parse_policy(std::string_view text, const NodeMask& nodes_
     default:  // unknown mode or flag bits: the text's own checks above never let them through
       return fail(PolicyIssue::unknown_mode, 0, parts.mode.size());
   }
-  const Policy& policy = verdict.policy;
+  const Policy policy = detail::build_policy(verdict, nodes);
 
   if (newline_stripped) {
     const bool relevant = mode_last || (parts.flags_last && parts.has_flags) ||
