@@ -11,8 +11,8 @@
 //
 // Run: taskmpol_bench_get_mempolicy [--benchmark_repetitions=N] [--benchmark_report_aggregates_only=true]
 // (default 5 repetitions; build with optimisation: the release preset). The summary is taken over
-// every repetition of BM_paired: the median of the repetitions' block medians, the minimum of their
-// minima. No colour when stdout is not a terminal.
+// the reported repetitions of BM_paired (Google Benchmark's median and min aggregates of the
+// counters each repetition sets). No colour when stdout is not a terminal.
 #include <taskmpol/self.hpp>
 #include <taskmpol/syscalls.hpp>
 
@@ -76,7 +76,6 @@ struct PairedResult {
   double sys_min = 0;
   double self_min = 0;
 };
-std::vector<PairedResult> repetitions;  // one per run of BM_paired
 
 // Thread CPU time (user + system) of a block of calls: unlike wall time it does not grow while
 // the thread waits for a CPU, which on a shared, loaded machine is most of the noise.
@@ -127,26 +126,71 @@ void BM_paired(benchmark::State& state) {
     }
   }
   if (raw_t.empty()) return;
-  const PairedResult paired{median(raw_t),
-                            median(sys_t),
-                            median(self_t),
-                            *std::min_element(raw_t.begin(), raw_t.end()),
-                            *std::min_element(sys_t.begin(), sys_t.end()),
-                            *std::min_element(self_t.begin(), self_t.end())};
-  repetitions.push_back(paired);
-  state.counters["raw_ns"] = paired.raw_ns;
-  state.counters["sys_ns"] = paired.sys_ns;
-  state.counters["self_ns"] = paired.self_ns;
-  state.counters["sys/raw"] = paired.sys_ns / paired.raw_ns;
-  state.counters["self/raw"] = paired.self_ns / paired.raw_ns;
+  // Each repetition's result travels as counters, so that Google Benchmark's aggregates (median,
+  // and the min statistic below) summarise the repetitions it reports -- not the runs it makes to
+  // size the iteration count.
+  state.counters["raw_ns"] = median(raw_t);
+  state.counters["sys_ns"] = median(sys_t);
+  state.counters["self_ns"] = median(self_t);
+  state.counters["raw_min"] = *std::min_element(raw_t.begin(), raw_t.end());
+  state.counters["sys_min"] = *std::min_element(sys_t.begin(), sys_t.end());
+  state.counters["self_min"] = *std::min_element(self_t.begin(), self_t.end());
+  state.counters["self/raw"] = state.counters["self_ns"] / state.counters["raw_ns"];
 }
+
+// The paired results of the reported runs of BM_paired: the "median" and "min" aggregates when
+// there are repetitions (with or without --benchmark_report_aggregates_only), else the one run.
+class PairedReporter : public benchmark::ConsoleReporter {
+ public:
+  explicit PairedReporter(OutputOptions options) : ConsoleReporter(options) {}
+
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const Run& run : runs) {
+      if (run.error_occurred || run.run_name.function_name != "BM_paired") continue;
+      const auto c = [&run](const char* name) {
+        const auto it = run.counters.find(name);
+        return it == run.counters.end() ? 0.0 : static_cast<double>(it->second);
+      };
+      if (run.run_type == Run::RT_Iteration) {
+        ++runs_;
+        if (!aggregated_) {
+          result_ = {c("raw_ns"), c("sys_ns"), c("self_ns"), c("raw_min"), c("sys_min"), c("self_min")};
+          valid_ = true;
+        }
+      } else if (run.aggregate_name == "median") {
+        aggregated_ = valid_ = true;
+        result_.raw_ns = c("raw_ns");
+        result_.sys_ns = c("sys_ns");
+        result_.self_ns = c("self_ns");
+        repetitions_ = static_cast<std::size_t>(run.repetitions);
+      } else if (run.aggregate_name == "min") {
+        result_.raw_min = c("raw_min");
+        result_.sys_min = c("sys_min");
+        result_.self_min = c("self_min");
+      }
+    }
+    ConsoleReporter::ReportRuns(runs);
+  }
+  [[nodiscard]] bool valid() const { return valid_; }
+  [[nodiscard]] const PairedResult& result() const { return result_; }
+  [[nodiscard]] std::size_t repetitions() const { return aggregated_ ? repetitions_ : runs_; }
+
+ private:
+  PairedResult result_;
+  bool valid_ = false;
+  bool aggregated_ = false;
+  std::size_t repetitions_ = 0;
+  std::size_t runs_ = 0;
+};
 
 }  // namespace
 
 BENCHMARK(BM_raw_syscall);
 BENCHMARK(BM_sys_get_mempolicy);
 BENCHMARK(BM_get_self_policy);
-BENCHMARK(BM_paired);
+BENCHMARK(BM_paired)->ComputeStatistics("min", [](const std::vector<double>& v) {
+  return *std::min_element(v.begin(), v.end());
+});
 
 int main(int argc, char** argv) {
   // Measure with a non-trivial policy: bind to the first allowed node, restored at the end.
@@ -176,31 +220,15 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   // A reporter made here ignores --benchmark_color: colour only for a terminal.
-  benchmark::ConsoleReporter reporter(colour ? benchmark::ConsoleReporter::OO_ColorTabular
-                                             : benchmark::ConsoleReporter::OO_Tabular);
+  PairedReporter reporter(colour ? benchmark::ConsoleReporter::OO_ColorTabular : benchmark::ConsoleReporter::OO_Tabular);
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
   (void)mp::set_self_policy(mp::Policy{});
 
-  if (!repetitions.empty()) {
-    const auto med = [](auto field) {
-      std::vector<double> v;
-      for (const PairedResult& r : repetitions) v.push_back(field(r));
-      return median(v);
-    };
-    const auto least = [](auto field) {
-      double m = field(repetitions.front());
-      for (const PairedResult& r : repetitions) m = std::min(m, field(r));
-      return m;
-    };
-    PairedResult paired;
-    paired.raw_ns = med([](const PairedResult& r) { return r.raw_ns; });
-    paired.sys_ns = med([](const PairedResult& r) { return r.sys_ns; });
-    paired.self_ns = med([](const PairedResult& r) { return r.self_ns; });
-    paired.raw_min = least([](const PairedResult& r) { return r.raw_min; });
-    paired.sys_min = least([](const PairedResult& r) { return r.sys_min; });
-    paired.self_min = least([](const PairedResult& r) { return r.self_min; });
-    std::printf("\nover %zu repetition%s of BM_paired:\n", repetitions.size(), repetitions.size() == 1 ? "" : "s");
+  if (reporter.valid()) {
+    const PairedResult& paired = reporter.result();
+    std::printf("\nover %zu repetition%s of BM_paired (medians of the repetitions' block medians, least minimum):\n",
+                reporter.repetitions(), reporter.repetitions() == 1 ? "" : "s");
     std::printf("\npaired, thread CPU time per call (ns), median of blocks: raw %.1f  sys %.1f  self %.1f\n",
                 paired.raw_ns, paired.sys_ns, paired.self_ns);
     std::printf("                                      minimum of blocks: raw %.1f  sys %.1f  self %.1f\n",
