@@ -15,7 +15,7 @@ int main(int argc, char** argv) {
     std::cerr << "open " << pid << ": " << task.error().message() << '\n';
     return 1;
   }
-  const result<Policy> bind0 = Policy::make(Mode::bind, {}, NodeMask{0});
+  const result<Policy> bind0 = Policy::make(Mode::bind, {}, NodeMask::of<0>());
   if (!bind0) return 1;
 
   // The series' syscalls, else its procfs file, else (for the caller) the stock syscalls.

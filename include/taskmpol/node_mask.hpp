@@ -216,12 +216,6 @@ struct ListError {
 class NodeMask;
 struct ListParse;
 
-namespace detail {
-// Not constexpr on purpose: NodeMask's literal constructor calls it for a node beyond capacity, and
-// a consteval call that reaches a non-constexpr function does not compile.
-inline void node_beyond_capacity() noexcept {}
-}  // namespace detail
-
 // The kernel's node-mask parameters, produced only by NodeMask::kernel_arg() (input: set_mempolicy,
 // mbind, migrate_pages, ...) and NodeMask::kernel_out() (output: get_mempolicy, get_task_mempolicy).
 struct KernelMaskArg {
@@ -251,17 +245,19 @@ class NodeMask {
 
   constexpr NodeMask() noexcept = default;
 
-  // A literal set of nodes, NodeMask{0, 2}, checked when it is compiled: a node beyond capacity
-  // does not compile. Nodes known only at run time go through make(), which can fail.
-  consteval NodeMask(std::initializer_list<std::size_t> nodes) noexcept {
-    for (std::size_t n : nodes) {
-      if (n >= capacity) detail::node_beyond_capacity();
-      else words_[n / word_bits] |= bit(n);
-    }
+  // Nodes known when the program is compiled: NodeMask::of<0, 2>(). A node beyond the capacity
+  // does not compile. (No constructor takes a list: one that cannot fail would have to drop an
+  // out-of-range node, and a consteval one crashes Clang 14 in some returns.)
+  template <std::size_t... Nodes>
+  [[nodiscard]] static constexpr NodeMask of() noexcept {
+    static_assert(((Nodes < capacity) && ...), "NodeMask::of: a node beyond the capacity (1023) names no node");
+    NodeMask m;
+    ((m.words_[Nodes / word_bits] |= bit(Nodes)), ...);
+    return m;
   }
 
-  // The nodes given, or errc::node_out_of_range when one is >= capacity (no such node on any
-  // kernel): a node is never dropped silently.
+  // Nodes known at run time: the nodes given, or errc::node_out_of_range when one is >= capacity
+  // (no such node on any kernel): a node is never dropped silently.
   [[nodiscard]] static result<NodeMask> make(std::span<const std::size_t> nodes) noexcept {
     NodeMask m;
     for (std::size_t n : nodes)

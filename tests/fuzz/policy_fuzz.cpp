@@ -38,13 +38,13 @@ namespace {
 
 tp::NodeMask memory_layout(const std::uint8_t*& data, std::size_t& size, std::uint8_t control) {
   switch ((control >> 1) & 7u) {
-    case 0: return tp::NodeMask{0};
-    case 1: return tp::NodeMask{0, 1, 2};
+    case 0: return tp::NodeMask::of<0>();
+    case 1: return tp::NodeMask::of<0, 1, 2>();
     case 2: return tp::NodeMask{};
     case 3: return ~tp::NodeMask{};
     case 4: return tp::NodeMask::first_n(64);
-    case 5: return tp::NodeMask{1023};
-    case 6: return tp::NodeMask{0, 2, 5, 64};
+    case 5: return tp::NodeMask::of<1023>();
+    case 6: return tp::NodeMask::of<0, 2, 5, 64>();
     default: break;
   }
   tp::NodeMask m;

@@ -180,7 +180,7 @@ TEST_SUITE("self policy") {
     const NodeMask n = memory_nodes();
     round_trip(make(Mode::interleave, {}, n));
     round_trip(make(Mode::interleave, ModeFlag::static_nodes, n));
-    round_trip(make(Mode::interleave, ModeFlag::relative_nodes, NodeMask{0}));
+    round_trip(make(Mode::interleave, ModeFlag::relative_nodes, NodeMask::of<0>()));
   }
 
   TEST_CASE("self policy: weighted interleave round trips") {
@@ -189,7 +189,7 @@ TEST_SUITE("self policy") {
     const NodeMask n = memory_nodes();
     round_trip(make(Mode::weighted_interleave, {}, n));
     round_trip(make(Mode::weighted_interleave, ModeFlag::static_nodes, n));
-    round_trip(make(Mode::weighted_interleave, ModeFlag::relative_nodes, NodeMask{0}));
+    round_trip(make(Mode::weighted_interleave, ModeFlag::relative_nodes, NodeMask::of<0>()));
   }
 
   TEST_CASE("self policy: preferred round trips") {
@@ -198,7 +198,7 @@ TEST_SUITE("self policy") {
     const NodeMask n = NodeMask::make({home()}).value();
     round_trip(make(Mode::preferred, {}, n));
     round_trip(make(Mode::preferred, ModeFlag::static_nodes, n));
-    round_trip(make(Mode::preferred, ModeFlag::relative_nodes, NodeMask{0}));
+    round_trip(make(Mode::preferred, ModeFlag::relative_nodes, NodeMask::of<0>()));
   }
 
   TEST_CASE("self policy: preferred many round trips") {
@@ -207,7 +207,7 @@ TEST_SUITE("self policy") {
     const NodeMask n = memory_nodes();
     round_trip(make(Mode::preferred_many, {}, n));
     round_trip(make(Mode::preferred_many, ModeFlag::static_nodes, n));
-    round_trip(make(Mode::preferred_many, ModeFlag::relative_nodes, NodeMask{0}));
+    round_trip(make(Mode::preferred_many, ModeFlag::relative_nodes, NodeMask::of<0>()));
     // MPOL_F_NUMA_BALANCING with prefer (many) is newer than the mode itself; older kernels refuse
     // it with EINVAL, so say so instead of failing.
     const Policy balancing = make(Mode::preferred_many, ModeFlag::numa_balancing, n);
@@ -224,7 +224,7 @@ TEST_SUITE("self policy") {
     // last bit: had our maxnode dropped bit 1023, this would succeed as "local". It must fail
     // instead, because node 1023 has no memory.
     const PolicyRestorer restore;
-    const auto r = mp::set_self_policy(make(Mode::preferred, {}, NodeMask{1023}));
+    const auto r = mp::set_self_policy(make(Mode::preferred, {}, NodeMask::of<1023>()));
     REQUIRE_FALSE(r);
     CHECK(r.error() == mp::errc::nodes_not_allowed);
     CHECK(mp::get_self_policy().value() == Policy{});
@@ -245,7 +245,7 @@ TEST_SUITE("self policy") {
     REQUIRE(allowed);
     // Node 1023 is outside every real cpuset (no machine has 1024 populated nodes).
     REQUIRE_FALSE(allowed.value().test(1023));
-    const auto r = mp::set_self_policy(make(Mode::bind, {}, NodeMask{1023}));
+    const auto r = mp::set_self_policy(make(Mode::bind, {}, NodeMask::of<1023>()));
     REQUIRE_FALSE(r);
     CHECK(r.error() == mp::errc::nodes_not_allowed);
     CHECK(r.error() == std::errc::invalid_argument);
@@ -326,7 +326,7 @@ TEST_SUITE("self memory") {
     REQUIRE_FALSE(unaligned);
     CHECK(unaligned.error() == std::errc::invalid_argument);
 
-    const auto outside = mp::mbind_self(m.addr, m.len, make(Mode::bind, {}, NodeMask{1023}));
+    const auto outside = mp::mbind_self(m.addr, m.len, make(Mode::bind, {}, NodeMask::of<1023>()));
     REQUIRE_FALSE(outside);
     CHECK(outside.error() == mp::errc::nodes_not_allowed);
   }

@@ -64,7 +64,7 @@ bool install_task_filter(std::uint32_t action_kind) {
 // not fail with expected(its number) (error_code equality: category and value must both match).
 template <class Expected>
 int call_every_task_wrapper(Expected expected) {
-  const mp::NodeMask nodes{0};
+  const mp::NodeMask nodes = mp::NodeMask::of<0>();
   const mp::KernelMaskArg arg = nodes.kernel_arg();
   std::array<mp::NodeMask::word_type, mp::NodeMask::word_count> words{};
   int mode = 0;
@@ -90,7 +90,7 @@ std::error_code unsupported(long) { return mp::errc::unsupported_kernel; }
 // served by the stock syscalls, which the filter allows.
 int call_every_handle_operation(mp::errc expected) {
   int bad = 0;
-  const mp::Policy bind0 = mp::Policy::make(mp::Mode::bind, {}, mp::NodeMask{0}).value();
+  const mp::Policy bind0 = mp::Policy::make(mp::Mode::bind, {}, mp::NodeMask::of<0>()).value();
   auto check = [&](int bit, const std::error_code& e) {
     if (e != expected) bad |= 1 << bit;
   };

@@ -95,7 +95,7 @@ class ParkedThread {
   std::thread thread_;
 };
 
-Policy prefer0() { return Policy::make(Mode::preferred, {}, NodeMask{0}).value(); }
+Policy prefer0() { return Policy::make(Mode::preferred, {}, NodeMask::of<0>()).value(); }
 
 bool fd_open(int fd) { return ::fcntl(fd, F_GETFD) >= 0; }
 
@@ -301,7 +301,7 @@ TEST_SUITE("task handle") {
     CHECK(h.value().policy().error() == exited_or_no_series());
     CHECK(h.value().set_policy(prefer0()).error() == exited_or_no_series());
     // migrate_pages(2) and the thread listing need no series and know at once.
-    CHECK(h.value().migrate_pages(NodeMask{0}, NodeMask{0}).error() == mp::errc::target_exited);
+    CHECK(h.value().migrate_pages(NodeMask::of<0>(), NodeMask::of<0>()).error() == mp::errc::target_exited);
     std::vector<pid_t> tids;
     CHECK(h.value().list_threads(tids).error() == mp::errc::target_exited);
     taskmpol_test::kill_and_reap(child);
@@ -329,7 +329,7 @@ TEST_SUITE("task handle") {
     CHECK(h.value().set_policy(prefer0()).error() == exited_or_no_series());
     std::vector<pid_t> tids;
     CHECK(h.value().list_threads(tids).error() == mp::errc::target_exited);
-    CHECK(h.value().migrate_pages(NodeMask{0}, NodeMask{0}).error() == mp::errc::target_exited);
+    CHECK(h.value().migrate_pages(NodeMask::of<0>(), NodeMask::of<0>()).error() == mp::errc::target_exited);
     taskmpol_test::kill_and_reap(again);
   }
 
@@ -472,7 +472,7 @@ TEST_SUITE("task handle") {
     // An empty handle pins nothing: its calls fail without reaching a kernel.
     CHECK(h.value().policy().error() == std::errc::bad_file_descriptor);
     CHECK(h.value().set_policy(prefer0()).error() == std::errc::bad_file_descriptor);
-    CHECK(h.value().migrate_pages(NodeMask{0}, NodeMask{0}).error() == std::errc::bad_file_descriptor);
+    CHECK(h.value().migrate_pages(NodeMask::of<0>(), NodeMask::of<0>()).error() == std::errc::bad_file_descriptor);
     std::vector<pid_t> tids;
     CHECK_FALSE(h.value().list_threads(tids));
     // The released pidfd can be adopted again.

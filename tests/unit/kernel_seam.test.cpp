@@ -136,7 +136,7 @@ TEST_SUITE("series guard on a fake kernel") {
     k->add_task(2000, 2000);
     auto h = mp::TaskHandle::open(2000);
     REQUIRE(h);
-    const Policy bind0 = make(Mode::bind, NodeMask{0});
+    const Policy bind0 = make(Mode::bind, NodeMask::of<0>());
     CHECK(h.value().policy().error() == mp::errc::unsupported_kernel);
     CHECK(h.value().set_policy(bind0).error() == mp::errc::unsupported_kernel);
     CHECK(h.value().mbind({0x10000, 4096}, bind0).error() == mp::errc::unsupported_kernel);
@@ -155,7 +155,7 @@ TEST_SUITE("series guard on a fake kernel") {
     auto h = mp::TaskHandle::open(2000);
     REQUIRE(h);
     CHECK(h.value().policy().error() == mp::errc::series_abi_1);
-    CHECK(h.value().set_policy(make(Mode::bind, NodeMask{0})).error() == mp::errc::series_abi_1);
+    CHECK(h.value().set_policy(make(Mode::bind, NodeMask::of<0>())).error() == mp::errc::series_abi_1);
     CHECK(sys::set_task_mempolicy(sys::pidfd_self_thread, 0, nullptr, 0, 0).error() == mp::errc::series_abi_1);
     CHECK(series_calls(*k) == 0);
     CHECK(k->writes.empty());
@@ -177,12 +177,12 @@ TEST_SUITE("series guard on a fake kernel") {
     three_threads(*k);
     auto h = mp::TaskHandle::open(2000);
     REQUIRE(h);
-    REQUIRE(h.value().set_policy(make(Mode::interleave, NodeMask{0, 1})));
+    REQUIRE(h.value().set_policy(make(Mode::interleave, NodeMask::of<0, 1>())));
     REQUIRE(k->count(set_task_nr) == 1);
     CHECK(k->syscalls.back().second[0] == h.value().pidfd());
     const auto back = h.value().policy();
     REQUIRE(back);
-    CHECK(back.value() == make(Mode::interleave, NodeMask{0, 1}));
+    CHECK(back.value() == make(Mode::interleave, NodeMask::of<0, 1>()));
   }
 }
 
@@ -200,18 +200,18 @@ TEST_SUITE("backends") {
     mp::TaskDiagnostic diag;
     const auto p = h.value().policy(&diag);
     REQUIRE(p);
-    CHECK(p.value() == make(Mode::interleave, NodeMask{0, 1}));
+    CHECK(p.value() == make(Mode::interleave, NodeMask::of<0, 1>()));
     CHECK(diag.backend == mp::Backend::procfs);
     CHECK(k->count(get_task_nr) == 1);  // tried first
 
-    REQUIRE(h.value().set_policy(make(Mode::bind, NodeMask{1}, ModeFlag::static_nodes), &diag));
+    REQUIRE(h.value().set_policy(make(Mode::bind, NodeMask::of<1>(), ModeFlag::static_nodes), &diag));
     CHECK(diag.backend == mp::Backend::procfs);
     REQUIRE_FALSE(k->writes.empty());
     CHECK(k->writes.back().first == "/proc/2000/task/2000/mempolicy");
     CHECK(k->writes.back().second == "bind=static:1");
 
     // A range has no procfs file: the ENOSYS stands.
-    const auto r = h.value().mbind({0x10000, 4096}, make(Mode::bind, NodeMask{0}));
+    const auto r = h.value().mbind({0x10000, 4096}, make(Mode::bind, NodeMask::of<0>()));
     CHECK(r.error() == std::errc::function_not_supported);
   }
 
@@ -280,7 +280,7 @@ TEST_SUITE("all threads") {
     };
     auto h = mp::TaskHandle::open(2000);
     REQUIRE(h);
-    const auto report = mp::set_policy_on_all_threads(h.value(), make(Mode::bind, NodeMask{1}));
+    const auto report = mp::set_policy_on_all_threads(h.value(), make(Mode::bind, NodeMask::of<1>()));
     REQUIRE(report);
     CHECK(report.value().threads_set == 2);
     CHECK(report.value().threads_exited == 1);
@@ -298,7 +298,7 @@ TEST_SUITE("all threads") {
     };
     auto h = mp::TaskHandle::open(2000);
     REQUIRE(h);
-    const auto report = mp::set_policy_on_all_threads(h.value(), make(Mode::bind, NodeMask{1}));
+    const auto report = mp::set_policy_on_all_threads(h.value(), make(Mode::bind, NodeMask::of<1>()));
     REQUIRE(report);
     REQUIRE(report.value().failures.size() == 1);
     const mp::ThreadFailure& f = report.value().failures.front();
@@ -320,7 +320,7 @@ TEST_SUITE("all threads") {
     auto h = mp::TaskHandle::open(2000);
     REQUIRE(h);
     mp::TaskDiagnostic diag;
-    const auto report = mp::set_policy_on_all_threads(h.value(), make(Mode::bind, NodeMask{1}), {}, &diag);
+    const auto report = mp::set_policy_on_all_threads(h.value(), make(Mode::bind, NodeMask::of<1>()), {}, &diag);
     REQUIRE_FALSE(report);
     CHECK(report.error() == std::errc::operation_not_permitted);
     CHECK(diag.error == report.error());
@@ -344,7 +344,7 @@ TEST_SUITE("all threads") {
     };
     auto h = mp::TaskHandle::open(2000);
     REQUIRE(h);
-    const auto report = mp::set_policy_on_all_threads(h.value(), make(Mode::bind, NodeMask{1}));
+    const auto report = mp::set_policy_on_all_threads(h.value(), make(Mode::bind, NodeMask::of<1>()));
     REQUIRE(report);
     CHECK(report.value().threads_set == 4);
     CHECK(report.value().stable);
@@ -409,7 +409,7 @@ void pretend_series(FakeKernel& k, int abi) {
 // Calls every series wrapper; bit i is set when wrapper i did not fail with expected(its number).
 template <class Expected>
 int call_every_task_wrapper(Expected expected) {
-  const NodeMask nodes{0};
+  const NodeMask nodes = NodeMask::of<0>();
   const mp::KernelMaskArg arg = nodes.kernel_arg();
   NodeMask out;
   const mp::KernelMaskOut o = out.kernel_out();

@@ -27,7 +27,7 @@ using tp::PolicyWarning;
 
 namespace {
 
-const NodeMask memory_0_2{0, 1, 2};
+const NodeMask memory_0_2 = NodeMask::of<0, 1, 2>();
 
 Policy accept(std::string_view text, Dialect dialect = Dialect::kernel, const NodeMask& memory = memory_0_2) {
   tp::PolicyDiagnostic d;
@@ -75,7 +75,7 @@ TEST_SUITE("Policy grammar") {
     const Policy p = accept("prefer (many)=relative:0");
     CHECK(p.mode() == Mode::preferred_many);
     CHECK(p.flags() == tp::ModeFlags(ModeFlag::relative_nodes));
-    CHECK(p.nodes() == NodeMask{0});
+    CHECK(p.nodes() == NodeMask::of<0>());
   }
 
   TEST_CASE("Policy grammar: mode names are exact and case-sensitive") {
@@ -176,7 +176,7 @@ TEST_SUITE("Policy grammar") {
   }
 
   TEST_CASE("Policy grammar: interleave and weighted interleave without a list take every node with memory") {
-    const NodeMask memory{0, 2, 5};
+    const NodeMask memory = NodeMask::of<0, 2, 5>();
     CHECK(accepted_as("interleave", Dialect::kernel, memory) == "interleave:0,2,5");
     CHECK(accepted_as("weighted interleave", Dialect::kernel, memory) == "weighted interleave:0,2,5");
     CHECK(accepted_as("interleave=static", Dialect::kernel, memory) == "interleave=static:0,2,5");
@@ -253,7 +253,7 @@ TEST_SUITE("Policy grammar") {
     CHECK(reject_both("interleave:N").node == 1023);
     CHECK(reject_both("local:7").issue == PolicyIssue::nodes_forbidden);  // the mode rule is reported first
     // Memory is whatever the caller says: node 1023 alone is fine when it has memory.
-    CHECK(accepted_as("bind:N", Dialect::kernel, NodeMask{1023}) == "bind:1023");
+    CHECK(accepted_as("bind:N", Dialect::kernel, NodeMask::of<1023>()) == "bind:1023");
     CHECK(accepted_as("bind:all", Dialect::kernel, ~NodeMask{}) == "bind:0-1023");
   }
 
@@ -271,7 +271,7 @@ TEST_SUITE("Policy grammar") {
   }
 
   TEST_CASE("Policy grammar: balancing is printed by the kernel but read back only by the extended dialect") {
-    const Policy p = Policy::make(Mode::bind, ModeFlag::numa_balancing, NodeMask{0}).value();
+    const Policy p = Policy::make(Mode::bind, ModeFlag::numa_balancing, NodeMask::of<0>()).value();
     const std::string text = tp::to_string(p);
     CHECK(text == "bind=balancing:0");
     CHECK(reject(text, Dialect::kernel).issue == PolicyIssue::unknown_flag);
@@ -433,7 +433,7 @@ TEST_SUITE("Policy grammar") {
   TEST_CASE("Policy grammar: parse of print round trips in both dialects") {
     const std::vector<std::string> corpus = taskmpol_test::policy_corpus();
     std::size_t round_trips = 0;
-    for (const NodeMask& memory : {memory_0_2, NodeMask{0}, NodeMask{0, 1, 2, 3, 1023}}) {
+    for (const NodeMask& memory : {memory_0_2, NodeMask::of<0>(), NodeMask::of<0, 1, 2, 3, 1023>()}) {
       for (const std::string& text : corpus) {
         for (const Dialect dialect : {Dialect::kernel, Dialect::extended}) {
           const tp::result<Policy> first = tp::parse_policy(text, memory, dialect);
@@ -454,7 +454,7 @@ TEST_SUITE("Policy grammar") {
 
   TEST_CASE("Policy grammar: the extended dialect accepts everything the kernel does with the same result") {
     const std::vector<std::string> corpus = taskmpol_test::policy_corpus();
-    for (const NodeMask& memory : {memory_0_2, NodeMask{0}, NodeMask{}}) {
+    for (const NodeMask& memory : {memory_0_2, NodeMask::of<0>(), NodeMask{}}) {
       for (const std::string& text : corpus) {
         CAPTURE(text);
         tp::PolicyDiagnostic kd;

@@ -43,9 +43,9 @@ TEST_SUITE("topology") {
     FakeSysfs::sparse(fs);
     const mp::Topology t = read_ok(fs);
     CHECK(t.possible == NodeMask::first_n(9));
-    CHECK(t.online == NodeMask{0, 2, 8});
-    CHECK(t.with_memory == NodeMask{0, 2, 8});
-    CHECK(t.with_cpus == NodeMask{0, 2, 8});
+    CHECK(t.online == NodeMask::of<0, 2, 8>());
+    CHECK(t.with_memory == NodeMask::of<0, 2, 8>());
+    CHECK(t.with_cpus == NodeMask::of<0, 2, 8>());
     CHECK(t.memory_only().empty());
     CHECK(t.memoryless().empty());
 
@@ -63,8 +63,8 @@ TEST_SUITE("topology") {
     FakeSysfs fs;
     FakeSysfs::memoryless(fs);
     const mp::Topology t = read_ok(fs);
-    CHECK(t.with_memory == NodeMask{0});
-    CHECK(t.memoryless() == NodeMask{1});
+    CHECK(t.with_memory == NodeMask::of<0>());
+    CHECK(t.memoryless() == NodeMask::of<1>());
     // No weight file for a node without memory; the diagnostic names node, file and the remedy.
     mp::SysfsDiagnostic diag;
     const auto w = mp::read_interleave_weight(1, fs.root(), &diag);
@@ -86,8 +86,8 @@ TEST_SUITE("topology") {
     FakeSysfs fs;
     FakeSysfs::cpuless(fs);
     const mp::Topology t = read_ok(fs);
-    CHECK(t.with_cpus == NodeMask{0});
-    CHECK(t.memory_only() == NodeMask{1});
+    CHECK(t.with_cpus == NodeMask::of<0>());
+    CHECK(t.memory_only() == NodeMask::of<1>());
     CHECK(mp::read_interleave_weight(1, fs.root()).value() == 1);
   }
 
@@ -97,9 +97,9 @@ TEST_SUITE("topology") {
     const mp::Topology t = read_ok(fs);
     CHECK(t.possible.count() == NodeMask::capacity);
     CHECK(t.possible.last() == 1023);
-    CHECK(t.online == NodeMask{0, 1023});
+    CHECK(t.online == NodeMask::of<0, 1023>());
     CHECK(t.with_memory.test(1023));
-    CHECK(t.memory_only() == NodeMask{1023});
+    CHECK(t.memory_only() == NodeMask::of<1023>());
     CHECK(mp::read_interleave_weight(1023, fs.root()).value() == 255);
 
     mp::SysfsDiagnostic diag;

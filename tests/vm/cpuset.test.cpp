@@ -80,7 +80,7 @@ TEST_CASE("cpuset: interleave=relative:0-1 maps onto the target's nodes b and m"
     Cgroup cg(bm);
     Target t;
     cg.add(t.pid());
-    REQUIRE(s.apply(t, mpol_interleave | mpol_f_relative, NodeMask{0, 1}, "interleave=relative:0-1") == 0);
+    REQUIRE(s.apply(t, mpol_interleave | mpol_f_relative, NodeMask::of<0, 1>(), "interleave=relative:0-1") == 0);
     const Views v = views_of(t);
     CHECK(v.own.mode == (mpol_interleave | mpol_f_relative));
     CHECK(to_list(v.own.nodes) == "0-1");
@@ -181,7 +181,7 @@ TEST_CASE("cpuset: task_mbind computes the target's range policy against the tar
   CHECK(pages.unplaced == 0);
 
   REQUIRE(errno_of(task_mbind(t.pidfd(), range + bytes(16), bytes(16), mpol_interleave | mpol_f_relative,
-                              NodeMask{0, 1})) == 0);
+                              NodeMask::of<0, 1>())) == 0);
   const Reply il = t.touch(range + bytes(16), 16);
   INFO("relative interleave pages: " << il.histogram());
   CHECK(il.counts[r.b] == 8);
@@ -214,7 +214,7 @@ TEST_CASE("cpuset: moving the target to another cpuset rebinds a policy set from
   Cgroup second(ab);
   Target t;
   first.add(t.pid());
-  REQUIRE(errno_of(set_task(t.pidfd(), mpol_interleave | mpol_f_relative, NodeMask{0, 1})) == 0);
+  REQUIRE(errno_of(set_task(t.pidfd(), mpol_interleave | mpol_f_relative, NodeMask::of<0, 1>())) == 0);
   CHECK(read_text(proc_file(t.pid())).value() == "interleave=relative:0-1\n");
   second.add(t.pid());
   CHECK(t.mems_allowed() == ab);

@@ -49,19 +49,19 @@ TEST_CASE("procfs: read shows the kernel's text form of every mode and flag") {
       {mpol_preferred, node_set({r.m}), "prefer:" + M + "\n"},
       {mpol_preferred, {}, "local\n"},  // prefer without nodes is local
       {mpol_preferred | mpol_f_static, node_set({r.b}), "prefer=static:" + B + "\n"},
-      {mpol_preferred | mpol_f_relative, {0}, "prefer=relative:0\n"},  // relative nodes as given (ABI 2)
+      {mpol_preferred | mpol_f_relative, NodeMask::of<0>(), "prefer=relative:0\n"},  // relative nodes as given (ABI 2)
       {mpol_bind, node_set({r.b}), "bind:" + B + "\n"},
       {mpol_bind, am, "bind:" + to_list(am) + "\n"},
       {mpol_bind, node_set({r.m, r.c}), "bind:" + M + "\n"},  // node c has no memory: masked off
       {mpol_bind | mpol_f_static, abm, "bind=static:" + to_list(abm) + "\n"},
-      {mpol_bind | mpol_f_relative, {0, 1}, "bind=relative:0-1\n"},
+      {mpol_bind | mpol_f_relative, NodeMask::of<0, 1>(), "bind=relative:0-1\n"},
       {mpol_bind | mpol_f_balancing, node_set({r.b}), "bind=balancing:" + B + "\n"},
-      {mpol_bind | mpol_f_relative | mpol_f_balancing, {0, 1},
+      {mpol_bind | mpol_f_relative | mpol_f_balancing, NodeMask::of<0, 1>(),
        "bind=relative|balancing:0-1\n"},
       {mpol_interleave, abm, "interleave:" + to_list(abm) + "\n"},
       {mpol_interleave | mpol_f_static, bm, "interleave=static:" + to_list(bm) + "\n"},
       {mpol_weighted_interleave, abm, "weighted interleave:" + to_list(abm) + "\n"},
-      {mpol_weighted_interleave | mpol_f_relative, {0, 1},
+      {mpol_weighted_interleave | mpol_f_relative, NodeMask::of<0, 1>(),
        "weighted interleave=relative:0-1\n"},
       {mpol_preferred_many, bm, "prefer (many):" + to_list(bm) + "\n"},
       {mpol_preferred_many | mpol_f_static | mpol_f_balancing, bm,
@@ -94,11 +94,11 @@ TEST_CASE("procfs: write and read back round-trip") {
       {"prefer", "local\n", mpol_local, {}},
       {"prefer:" + M, "prefer:" + M + "\n", mpol_preferred, node_set({r.m})},
       {"prefer=static:" + B, "prefer=static:" + B + "\n", mpol_preferred | mpol_f_static, node_set({r.b})},
-      {"prefer=relative:0", "prefer=relative:0\n", mpol_preferred | mpol_f_relative, {0}},
+      {"prefer=relative:0", "prefer=relative:0\n", mpol_preferred | mpol_f_relative, NodeMask::of<0>()},
       {"bind:" + B, "bind:" + B + "\n", mpol_bind, node_set({r.b})},
       {"bind:" + lam, "bind:" + lam + "\n", mpol_bind, am},
       {"bind=static:" + lbm, "bind=static:" + lbm + "\n", mpol_bind | mpol_f_static, bm},
-      {"bind=relative:0-1", "bind=relative:0-1\n", mpol_bind | mpol_f_relative, {0, 1}},
+      {"bind=relative:0-1", "bind=relative:0-1\n", mpol_bind | mpol_f_relative, NodeMask::of<0, 1>()},
       {"interleave", "interleave:" + labm + "\n", mpol_interleave, abm},  // no nodes: all with memory
       {"interleave:" + labm, "interleave:" + labm + "\n", mpol_interleave, abm},
       {"interleave=static:" + lam, "interleave=static:" + lam + "\n", mpol_interleave | mpol_f_static, am},

@@ -409,7 +409,7 @@ TEST_CASE("task handle: bad nodes are typed errors naming the node and the allow
     }
     {
       mp::TaskDiagnostic diag;
-      auto e = h.set_policy(make(Mode::bind, NodeMask{7}), &diag);  // the VM has nodes 0-3
+      auto e = h.set_policy(make(Mode::bind, NodeMask::of<7>()), &diag);  // the VM has nodes 0-3
       REQUIRE_FALSE(e.has_value());
       CHECK(e.error() == mp::errc::node_without_memory);
       CHECK(diag.node == 7);

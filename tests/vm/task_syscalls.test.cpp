@@ -69,7 +69,7 @@ TEST_CASE("set_task_mempolicy: static and relative flags are kept as the target 
   CHECK(read_text(proc_file(t.pid())).value() == "bind=static:" + to_list(bm) + "\n");
 
   // Relative: bit i is the i-th allowed node (the root cpuset allows a, b, m).
-  REQUIRE(errno_of(set_task(t.pidfd(), mpol_interleave | mpol_f_relative, NodeMask{0, 1})) == 0);
+  REQUIRE(errno_of(set_task(t.pidfd(), mpol_interleave | mpol_f_relative, NodeMask::of<0, 1>())) == 0);
   own = t.policy();
   CHECK(own.mode == (mpol_interleave | mpol_f_relative));
   CHECK(to_list(own.nodes) == "0-1");  // relative: the bits as the caller gave them
@@ -99,7 +99,7 @@ TEST_CASE("set_task_mempolicy: invalid requests fail like set_mempolicy and leav
   };
   const Bad bad[] = {
       {"node c has no memory", mpol_bind, node_set({r.c})},
-      {"a node that does not exist", mpol_bind, {63}},
+      {"a node that does not exist", mpol_bind, NodeMask::of<63>()},
       {"empty bind", mpol_bind, {}},
       {"empty interleave", mpol_interleave, {}},
       {"mode 7", 7, node_set({r.b})},

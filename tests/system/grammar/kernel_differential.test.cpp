@@ -190,7 +190,7 @@ TEST_SUITE("kernel differential") {
       REQUIRE(kernel.has_value());
       CHECK(kernel->accepted == c.accepted);
       if (c.accepted) CHECK(kernel->shown == c.shown);
-      const auto ours = tp::parse_policy(c.text, tp::NodeMask{0});
+      const auto ours = tp::parse_policy(c.text, tp::NodeMask::of<0>());
       CHECK(ours.has_value() == c.accepted);
       if (ours) CHECK(expected_shown(ours.value()) == c.shown);
     }
