@@ -385,7 +385,7 @@ class TaskHandle {
   // The thread's policy (not a range's: see policy_at). With static/relative flags every backend
   // reports the nodes as they were given (the series' ABI 2 procfs file prints them so, too).
   [[nodiscard]] result<Policy> policy(TaskDiagnostic* diag = nullptr) const noexcept {
-    return run<Policy>(Op::get_policy, diag, [this](Backend b, int pidfd) -> result<Policy> {
+    return run<Policy>(Op::get_policy, diag, [this](Backend b, int pidfd) noexcept -> result<Policy> {
       switch (b) {
         case Backend::syscalls:
           return detail::read_policy([pidfd](int* mode, KernelMaskOut out) {
@@ -416,7 +416,7 @@ class TaskHandle {
   [[nodiscard]] result<void> set_policy(const Policy& policy, TaskDiagnostic* diag = nullptr) const noexcept {
     TaskDiagnostic scratch;
     TaskDiagnostic& d = diag != nullptr ? *diag : scratch;
-    auto r = run<void>(Op::set_policy, &d, [this, &policy](Backend b, int pidfd) -> result<void> {
+    auto r = run<void>(Op::set_policy, &d, [this, &policy](Backend b, int pidfd) noexcept -> result<void> {
       switch (b) {
         case Backend::syscalls: {
           const RawPolicy raw = policy.to_raw();
@@ -438,7 +438,7 @@ class TaskHandle {
   // The policy that governs the target's page at address: its range's own policy, or the
   // thread's. Errors: EFAULT when nothing is mapped there.
   [[nodiscard]] result<Policy> policy_at(std::uintptr_t address, TaskDiagnostic* diag = nullptr) const noexcept {
-    return run<Policy>(Op::policy_at, diag, [address](Backend b, int pidfd) -> result<Policy> {
+    return run<Policy>(Op::policy_at, diag, [address](Backend b, int pidfd) noexcept -> result<Policy> {
       if (b != Backend::syscalls) return get_self_policy_at(reinterpret_cast<const void*>(address));
       return detail::read_policy([pidfd, address](int* mode, KernelMaskOut out) {
         return sys::get_task_mempolicy(pidfd, mode, out.nmask, out.maxnode, address, sys::mpol_f_addr);
@@ -454,7 +454,7 @@ class TaskHandle {
                                    TaskDiagnostic* diag = nullptr) const noexcept {
     TaskDiagnostic scratch;
     TaskDiagnostic& d = diag != nullptr ? *diag : scratch;
-    auto r = run<void>(Op::mbind, &d, [&](Backend b, int pidfd) -> result<void> {
+    auto r = run<void>(Op::mbind, &d, [&](Backend b, int pidfd) noexcept -> result<void> {
       if (b != Backend::syscalls) return mbind_self(reinterpret_cast<void*>(range.start), range.length, policy, flags);
       const RawPolicy raw = policy.to_raw();
       const KernelMaskArg arg = raw.nodes.kernel_arg();
@@ -493,7 +493,7 @@ class TaskHandle {
       d.node_exists = false;
       return noted(errc::node_out_of_range, d);
     }
-    auto r = run<void>(Op::home_node, &d, [&](Backend b, int pidfd) -> result<void> {
+    auto r = run<void>(Op::home_node, &d, [&](Backend b, int pidfd) noexcept -> result<void> {
       if (b != Backend::syscalls) return set_self_home_node(reinterpret_cast<void*>(range.start), range.length, node);
       auto k = sys::set_task_mempolicy_home_node(pidfd, range.start, range.length, node, 0);
       if (!k && (k.error() == std::errc::operation_not_supported || k.error() == std::errc::no_such_file_or_directory))
@@ -514,7 +514,7 @@ class TaskHandle {
 
   // The nodes the target may allocate from: its cpuset's mems (Mems_allowed).
   [[nodiscard]] result<NodeMask> mems_allowed(TaskDiagnostic* diag = nullptr) const noexcept {
-    return run<NodeMask>(Op::mems_allowed, diag, [this](Backend b, int pidfd) -> result<NodeMask> {
+    return run<NodeMask>(Op::mems_allowed, diag, [this](Backend b, int pidfd) noexcept -> result<NodeMask> {
       switch (b) {
         case Backend::syscalls:
           return detail::read_mask([pidfd](KernelMaskOut out) {
@@ -529,7 +529,7 @@ class TaskHandle {
 
   // The node of the target's page at address (faulted in for reading if absent: touch it first).
   [[nodiscard]] result<std::size_t> node_of(std::uintptr_t address, TaskDiagnostic* diag = nullptr) const noexcept {
-    return run<std::size_t>(Op::node_of, diag, [address](Backend b, int pidfd) -> result<std::size_t> {
+    return run<std::size_t>(Op::node_of, diag, [address](Backend b, int pidfd) noexcept -> result<std::size_t> {
       if (b != Backend::syscalls) return node_of_address(reinterpret_cast<const void*>(address));
       int node = -1;
       TASKMPOL_TRYV(sys::get_task_mempolicy(pidfd, &node, nullptr, 0, address, sys::mpol_f_node | sys::mpol_f_addr));
@@ -541,7 +541,7 @@ class TaskHandle {
   // The node the thread's next interleaved allocation uses (a hint: the target moves it on with
   // every allocation). Errors: errc::not_interleaved.
   [[nodiscard]] result<std::size_t> interleave_next(TaskDiagnostic* diag = nullptr) const noexcept {
-    return run<std::size_t>(Op::interleave_next, diag, [](Backend b, int pidfd) -> result<std::size_t> {
+    return run<std::size_t>(Op::interleave_next, diag, [](Backend b, int pidfd) noexcept -> result<std::size_t> {
       if (b != Backend::syscalls) return interleave_next_node();
       int node = -1;
       auto r = sys::get_task_mempolicy(pidfd, &node, nullptr, 0, 0, sys::mpol_f_node);
@@ -708,11 +708,11 @@ class TaskHandle {
         if (series) order[count++] = Backend::syscalls;
         if (series && procfs_serves(op)) order[count++] = Backend::procfs;
         if (caller) order[count++] = Backend::self_only;
-        if (count == 0) return series.error();
+        if (count == 0) return series.assume_error();  // no backend: the series is not there
         break;
       case Backend::syscalls:
       case Backend::procfs:
-        if (!series) return series.error();
+        if (!series) return series.assume_error();
         if (forced_ == Backend::procfs && !procfs_serves(op)) return errc::backend_unavailable;
         order[count++] = forced_;
         break;
@@ -730,15 +730,16 @@ class TaskHandle {
       r = call(order[i], target);
       // Only ENOSYS falls through: the calls are blocked (seccomp) or compiled out. Any other answer
       // is the kernel's verdict on this request.
-      if (r || r.error() != std::error_code(ENOSYS, std::system_category())) break;
+      if (r || r.assume_error() != std::error_code(ENOSYS, std::system_category())) break;
     }
     if (r || caller) return r;
     // ESRCH: the pidfd's task has exited (also when its number was recycled since). The procfs
     // backend's files vanish with the task (ENOENT and the like): any failure of a gone target is
     // its exit, not the file's fault.
-    if (r.error() == std::errc::no_such_process || (d.backend == Backend::procfs && !alive()))
+    // From here on r holds an error (observed with the narrow assume_error(): nothing can throw).
+    if (r.assume_error() == std::errc::no_such_process || (d.backend == Backend::procfs && !alive()))
       return errc::target_exited;
-    if (r.error() == std::errc::operation_not_permitted || r.error() == std::errc::permission_denied)
+    if (r.assume_error() == std::errc::operation_not_permitted || r.assume_error() == std::errc::permission_denied)
       d.advice = op == Op::mbind || op == Op::home_node ? detail::advice_permission_range : detail::advice_permission;
     return r;
   }
