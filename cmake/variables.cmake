@@ -8,6 +8,11 @@ endif()
 
 option(TASKMPOL_INSTALL "Generate the install and package rules" ${PROJECT_IS_TOP_LEVEL})
 
+# The command-line tools: the taskmpol command (with its manual, taskmpol(8)) and
+# taskmpol-rebalancer. They need CLI11 and nlohmann_json (Debian: libcli11-dev nlohmann-json3-dev);
+# OFF builds and installs the headers only. Developer mode builds them in any case (tests run them).
+option(TASKMPOL_BUILD_TOOLS "Build and install taskmpol and taskmpol-rebalancer" ${PROJECT_IS_TOP_LEVEL})
+
 # Consumers that add us with add_subdirectory see our headers as system headers, so our code
 # never trips their warning flags.
 set(taskmpol_warning_guard "")

@@ -6,7 +6,7 @@
 
 int main(int argc, char** argv) {
   const char* text = argc > 1 ? argv[1] : "bind:0,1,2";
-  const taskmpol::NodeMask with_memory{0, 1, 2};  // pretend nodes 0-2 have memory
+  const taskmpol::NodeMask with_memory = taskmpol::NodeMask::of<0, 1, 2>();  // pretend nodes 0-2 have memory
 
   taskmpol::PolicyDiagnostic why;
   const auto policy = taskmpol::parse_policy(text, with_memory, taskmpol::Dialect::kernel, &why);

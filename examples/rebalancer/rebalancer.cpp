@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // rebalancer: a small daemon that gives running processes a memory policy by rule.
 //
-//   rebalancer [--once] [--interval MS] RULES
+//   taskmpol-rebalancer [--once] [--interval MS] RULES      (installed under that name; the
+//                                                            build tree and the VM demo call it rebalancer)
 //
 // RULES holds one rule per line ('#' starts a comment):
 //
@@ -24,10 +25,13 @@
 // and SIGINT end it with exit 0. --once scans once.
 // Exit 1 on an unreadable or invalid RULES file at start (a bad reload keeps the old rules),
 // 3 when the kernel lacks the taskmpol series (or has it with another ABI than the library's).
+#include <taskmpol/config.hpp>
 #include <taskmpol/policy.hpp>
 #include <taskmpol/syscalls.hpp>
 #include <taskmpol/task.hpp>
 #include <taskmpol/topology.hpp>
+
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -77,7 +81,7 @@ std::optional<std::vector<Rule>> load_rules(const std::string& path) {
   mp::SysfsDiagnostic sdiag;
   const auto topology = mp::read_topology(mp::system_root, &sdiag);
   if (!topology) {
-    std::fprintf(stderr, "rebalancer: %s\n", mp::describe(topology.error(), sdiag).c_str());
+    std::fprintf(stderr, "rebalancer: %s\n", sdiag.message().c_str());
     return std::nullopt;
   }
   std::vector<Rule> rules;
@@ -269,28 +273,23 @@ int main(int argc, char** argv) {
   bool once = false;
   long interval_ms = 1000;
   std::string rules_path;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--once") {
-      once = true;
-    } else if (a == "--interval" && i + 1 < argc) {
-      interval_ms = std::strtol(argv[++i], nullptr, 10);
-      if (interval_ms <= 0) {
-        std::fprintf(stderr, "rebalancer: --interval takes a positive number of milliseconds\n");
-        return 2;
-      }
-    } else if (a == "-h" || a == "--help") {
-      std::printf("usage: rebalancer [--once] [--interval MS] RULES\n");
-      return 0;
-    } else if (rules_path.empty() && a[0] != '-') {
-      rules_path = a;
-    } else {
-      std::fprintf(stderr, "usage: rebalancer [--once] [--interval MS] RULES\n");
-      return 2;
-    }
-  }
-  if (rules_path.empty()) {
-    std::fprintf(stderr, "usage: rebalancer [--once] [--interval MS] RULES\n");
+  CLI::App app{"taskmpol-rebalancer: give running processes a memory policy by rule. RULES holds one rule per line, "
+               "'match comm=NAME|cgroup=PATH  policy=TEXT  [migrate]' ('#' starts a comment; the first match wins). "
+               "It scans /proc every --interval; SIGHUP reloads RULES, SIGTERM and SIGINT end it."};
+  app.name("taskmpol-rebalancer");
+  app.set_version_flag("-V,--version", "taskmpol-rebalancer " TASKMPOL_VERSION_STRING " (task mempolicy ABI 2)");
+  app.add_flag("--once", once, "Scan /proc once and exit");
+  app.add_option("--interval", interval_ms, "Milliseconds between scans (1 to 3600000)")
+      ->check(CLI::Range(1L, 3'600'000L))
+      ->type_name("MS");
+  app.add_option("RULES", rules_path, "The rules file: match comm=NAME|cgroup=PATH policy=TEXT [migrate]")->required();
+  app.footer("Exit status: 0 done (--once) or stopped by SIGTERM/SIGINT; 1 bad RULES; 2 usage error; 3 the kernel "
+             "lacks the taskmpol series (task mempolicy ABI 2).\n");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    std::fprintf(stderr, "taskmpol-rebalancer: %s (taskmpol-rebalancer --help)\n", e.what());
     return 2;
   }
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // one log line at a time, also into a pipe

@@ -16,8 +16,11 @@
 // when a verdict fails, 3 when the kernel lacks the taskmpol series, 2 on a setup error.
 //
 //   retarget [--chunks N] [--interval MS]     N chunks measured per phase (default 16)
+#include <taskmpol/syscalls.hpp>
 #include <taskmpol/task.hpp>
 #include <taskmpol/topology.hpp>
+
+#include <CLI/CLI.hpp>
 
 #include <array>
 #include <cerrno>
@@ -34,7 +37,6 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -77,7 +79,8 @@ std::int64_t now_ns() {
     for (std::size_t off = 0; off < chunk_bytes; off += page) bytes[off] = 1;
     const Report done{r.start_ns, reinterpret_cast<std::uintptr_t>(slot)};
     if (::write(report_fd, &done, sizeof done) != sizeof done) ::_exit(0);
-    const timespec pause{0, static_cast<long>(interval_ms) * 1'000'000};
+    // A whole timespec: nanoseconds must stay below one second (interval 1000 would be invalid).
+    const timespec pause{static_cast<time_t>(interval_ms / 1000), static_cast<long>(interval_ms % 1000) * 1'000'000};
     ::nanosleep(&pause, nullptr);
   }
 }
@@ -90,8 +93,9 @@ bool count_pages(pid_t pid, std::uintptr_t address, std::vector<std::size_t>& pe
   std::vector<void*> pages(n);
   std::vector<int> status(n, -1);
   for (std::size_t i = 0; i < n; ++i) pages[i] = reinterpret_cast<void*>(address + i * page);
-  if (::syscall(SYS_move_pages, pid, n, pages.data(), nullptr, status.data(), 0) != 0) {
-    std::fprintf(stderr, "retarget: move_pages(%d): %s\n", pid, std::strerror(errno));
+  // move_pages(2) through the library's seam; nodes == nullptr makes it a query.
+  if (auto r = mp::sys::move_pages(pid, n, pages.data(), nullptr, status.data(), 0); !r) {
+    std::fprintf(stderr, "retarget: move_pages(%d): %s\n", pid, r.error().message().c_str());
     return false;
   }
   for (int s : status) {
@@ -219,26 +223,28 @@ bool run_phase(const Workload& w, const mp::TaskHandle& target, const Phase& pha
 int main(int argc, char** argv) {
   std::size_t chunks = 16;
   unsigned interval_ms = 20;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if ((a == "--chunks" || a == "--interval") && i + 1 < argc) {
-      const unsigned long v = std::strtoul(argv[++i], nullptr, 10);
-      if (v == 0) {
-        std::fprintf(stderr, "retarget: %s needs a positive number\n", a.c_str());
-        return 2;
-      }
-      if (a == "--chunks") chunks = v; else interval_ms = static_cast<unsigned>(v);
-    } else {
-      std::fprintf(stderr, "usage: retarget [--chunks N] [--interval MS]\n");
-      return 2;
-    }
+  CLI::App app{"retarget: a NUMA-unaware workload moved between memory policies from outside, and where its pages "
+               "landed (needs the taskmpol kernel series and two nodes with memory)"};
+  app.name("retarget");
+  app.add_option("--chunks", chunks, "4 MiB chunks measured per phase (1 to 4096)")->check(CLI::Range(1, 4096));
+  app.add_option("--interval", interval_ms, "Milliseconds between the workload's chunks (1 to 60000)")
+      ->check(CLI::Range(1U, 60'000U))
+      ->type_name("MS");
+  app.footer("Exit status: 0 every phase as expected; 1 a phase failed; 2 usage or setup error; 3 the kernel lacks "
+             "the taskmpol series (task mempolicy ABI 2).\n");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help
+    std::fprintf(stderr, "retarget: %s (retarget --help)\n", e.what());
+    return 2;
   }
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
 
   mp::SysfsDiagnostic sdiag;
   const auto topology = mp::read_topology(mp::system_root, &sdiag);
   if (!topology) {
-    std::fprintf(stderr, "retarget: %s\n", mp::describe(topology.error(), sdiag).c_str());
+    std::fprintf(stderr, "retarget: %s\n", sdiag.message().c_str());
     return 2;
   }
   const mp::NodeMask memory = topology.value().with_memory;
@@ -282,7 +288,7 @@ int main(int argc, char** argv) {
   {
     Phase p;
     p.name = "bind " + std::to_string(bind_node);
-    p.policy = mp::Policy::make(mp::Mode::bind, {}, mp::NodeMask{bind_node}).value();
+    p.policy = mp::Policy::make(mp::Mode::bind, {}, mp::NodeMask::make({bind_node}).value()).value();
     p.expect.assign(mp::NodeMask::capacity, 0.0);
     p.expect[bind_node] = 100.0;
     p.exact = true;
@@ -306,7 +312,7 @@ int main(int argc, char** argv) {
     for (std::size_t n : memory) {
       mp::SysfsDiagnostic wdiag;
       if (auto r = mp::write_interleave_weight(n, n == heavy ? 4u : 1u, mp::system_root, &wdiag); !r) {
-        std::fprintf(stderr, "retarget: %s\n", mp::describe(r.error(), wdiag).c_str());
+        std::fprintf(stderr, "retarget: %s\n", wdiag.message().c_str());
         ok = false;
         break;
       }

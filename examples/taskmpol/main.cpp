@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // taskmpol: the command-line front end of the library. numactl's option names, applied to a
-// running process instead of a command to start:
+// running process instead of a command to start. The manual is docs/taskmpol.8 (man taskmpol):
 //
 //   taskmpol parse [--memory-nodes LIST] [--extended] [--] TEXT
 //       Checks TEXT against the kernel's policy grammar (mpol_parse_str) and prints the kernel's
@@ -16,7 +16,8 @@
 //       future threads, on the old policy) or of one thread (--thread).
 //   taskmpol mbind PID ADDR LEN POLICY [--move]     a range policy in PID's address space
 //   taskmpol home-node PID ADDR LEN NODE            the home node of bind / prefer (many) ranges
-//   taskmpol weights [NODE=W ...]                   read or write the global interleave weights
+//   taskmpol weights [--json] [--yes] [NODE=W ...]  read or write the global interleave weights
+//   taskmpol --version
 //
 // Targets: PID is pinned with a pidfd when a command starts (--thread TID: a pidfd of that thread)
 // and every change goes through that pidfd (the kernel series' ABI 2), so a command never acts on
@@ -24,11 +25,13 @@
 // (start time and name, TaskHandle::open_matched). --migrate is the exception: migrate_pages(2)
 // takes the number (see TaskHandle::migrate_pages).
 //
-// Exit status: 0 success; 1 rejected policy or failed request (including a partial failure);
-// 2 usage error; 3 the running kernel lacks the taskmpol series, or has it with another ABI than
-// this build's (cross-task commands need it: ABI 2, targets addressed by pidfd).
+// Exit status: 0 success; 1 a request this system or kernel refused (a node without memory here,
+// EPERM, a partial failure) or, for parse, a rejected text; 2 a usage error -- anything wrong with
+// the command line itself, whichever options spell it; 3 the running kernel lacks the taskmpol
+// series, or has it with another ABI than this build's (cross-task commands need ABI 2).
 //
 // Only public headers are used: this is also an example of the API.
+#include <taskmpol/config.hpp>
 #include <taskmpol/self.hpp>
 #include <taskmpol/task.hpp>
 #include <taskmpol/topology.hpp>
@@ -37,18 +40,19 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <cctype>
+#include <array>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <fstream>
+#include <map>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 namespace mp = taskmpol;
@@ -59,6 +63,13 @@ constexpr int exit_accepted = 0;
 constexpr int exit_rejected = 1;
 constexpr int exit_usage = 2;
 constexpr int exit_unsupported = 3;
+
+constexpr const char* version_text =
+    "taskmpol " TASKMPOL_VERSION_STRING " (library " TASKMPOL_VERSION_STRING
+    ", kernel interface: the taskmpol series, task mempolicy ABI 2)";
+
+// ---------------------------------------------------------------------------------------------
+// Text for the terminal.
 
 // The text with every byte a terminal would not print as one column replaced, so a caret line
 // under it points at the right column.
@@ -72,13 +83,104 @@ std::string printable(std::string_view text) {
   return out;
 }
 
+// User input quoted in a message: printable, and cut in the middle when it is long, so a pasted
+// megabyte does not flood the terminal.
+std::string shown(std::string_view text, std::size_t limit = 60) {
+  if (text.size() <= limit) return printable(text);
+  const std::size_t half = (limit - 5) / 2;
+  return printable(text.substr(0, half)) + " ... " + printable(text.substr(text.size() - half)) + " (" +
+         std::to_string(text.size()) + " bytes)";
+}
+
+// The text and a caret line under [column, column + length), cut to a window around the column
+// when the text is long.
+void print_caret(std::string_view text, std::size_t column, std::size_t length) {
+  constexpr std::size_t window = 36;
+  std::size_t begin = 0;
+  std::size_t end = text.size();
+  if (text.size() > 2 * window + 8) {
+    begin = column > window ? column - window : 0;
+    end = std::min(text.size(), std::max(column, begin) + window);
+  }
+  const std::string lead = begin > 0 ? "..." : "";
+  const std::string tail = end < text.size() ? "..." : "";
+  std::fprintf(stderr, "  %s%s%s\n  %s^", lead.c_str(), printable(text.substr(begin, end - begin)).c_str(),
+               tail.c_str(), std::string(lead.size() + (column >= begin ? column - begin : 0), ' ').c_str());
+  const std::size_t marks = std::min(length, end > column ? end - column : 0);
+  for (std::size_t i = 1; i < marks; ++i) std::fputc('~', stderr);
+  std::fputc('\n', stderr);
+}
+
+int usage_error(const std::string& message) {
+  std::fprintf(stderr, "taskmpol: %s\n", message.c_str());
+  return exit_usage;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Numbers on the command line: decimal, no sign, no blanks, nothing after them.
+
+std::optional<std::uint64_t> parse_decimal(std::string_view text, std::uint64_t max) {
+  if (text.empty() || text.size() > 20) return std::nullopt;
+  std::uint64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    const auto d = static_cast<std::uint64_t>(c - '0');
+    if (v > (max - d) / 10) return std::nullopt;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+// A PID or TID: a positive decimal that fits pid_t (the kernel's limit is 2^22).
+std::optional<pid_t> parse_pid(std::string_view text) {
+  const auto v = parse_decimal(text, 0x7fffffff);
+  if (!v || *v == 0) return std::nullopt;
+  return static_cast<pid_t>(*v);
+}
+
+// ADDR and LEN: decimal, or hexadecimal after 0x; LEN may end in K, M or G (binary units). No
+// octal (a leading 0 is refused rather than read as base 8), no sign, no blanks.
+std::optional<std::uint64_t> parse_size(std::string_view text, bool suffix) {
+  int shift = 0;
+  if (suffix && !text.empty()) {
+    const char last = text.back();
+    if (last == 'K' || last == 'k') shift = 10;
+    if (last == 'M' || last == 'm') shift = 20;
+    if (last == 'G' || last == 'g') shift = 30;
+    if (shift != 0) text.remove_suffix(1);
+  }
+  std::uint64_t v = 0;
+  if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
+    text.remove_prefix(2);
+    if (text.size() > 16) return std::nullopt;
+    for (char c : text) {
+      int d = -1;
+      if (c >= '0' && c <= '9') d = c - '0';
+      if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
+      if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
+      if (d < 0) return std::nullopt;
+      v = v * 16 + static_cast<std::uint64_t>(d);
+    }
+  } else {
+    if (text.size() > 1 && text[0] == '0') return std::nullopt;  // would be octal to strtoul
+    const auto d = parse_decimal(text, UINT64_MAX);
+    if (!d) return std::nullopt;
+    v = *d;
+  }
+  if (v > (UINT64_MAX >> shift)) return std::nullopt;
+  return v << shift;
+}
+
+// ---------------------------------------------------------------------------------------------
+// parse
+
 // "nodes with memory" for parse: --memory-nodes, or this system's has_memory.
 std::optional<mp::NodeMask> memory_nodes(const std::optional<std::string>& option) {
   if (option) {
     mp::ListError error;
     const auto parsed = mp::NodeMask::parse(*option, &error);
     if (!parsed) {
-      std::fprintf(stderr, "taskmpol: --memory-nodes '%s': %s\n", printable(*option).c_str(), error.message().c_str());
+      std::fprintf(stderr, "taskmpol: --memory-nodes '%s': %s\n", shown(*option).c_str(), error.message().c_str());
       return std::nullopt;
     }
     return parsed.value();
@@ -88,10 +190,42 @@ std::optional<mp::NodeMask> memory_nodes(const std::optional<std::string>& optio
   if (!topology) {
     std::fprintf(stderr, "taskmpol: cannot read this system's nodes with memory: %s\n"
                          "taskmpol: pass them with --memory-nodes LIST\n",
-                 mp::describe(topology.error(), diag).c_str());
+                 diag.message().c_str());
     return std::nullopt;
   }
   return topology.value().with_memory;
+}
+
+// The library's message, said for the command line: where the nodes with memory came from.
+std::string policy_message(const mp::PolicyDiagnostic& d, bool from_option) {
+  if (d.issue == mp::PolicyIssue::node_without_memory) {
+    std::string text = "node " + std::to_string(d.node) + " has no memory";
+    if (from_option) {
+      text += " (--memory-nodes " + (d.nodes_with_memory.empty() ? std::string("is empty") : d.nodes_with_memory.to_string()) + ")";
+    } else {
+      text += " on this system (" +
+              (d.nodes_with_memory.empty() ? std::string("no node has memory") : "nodes with memory: " + d.nodes_with_memory.to_string()) +
+              ")";
+    }
+    return text;
+  }
+  return d.message();
+}
+
+// Prints why TEXT was refused: the message, the column, a caret under the text, and --extended
+// when that grammar would take it.
+void print_rejection(const std::string& text, const mp::PolicyDiagnostic& diag, bool from_option,
+                     const mp::NodeMask& memory) {
+  const std::string message = policy_message(diag, from_option);
+  if (message.find("column") != std::string::npos) {
+    std::fprintf(stderr, "taskmpol: rejected: %s\n", message.c_str());
+  } else {
+    std::fprintf(stderr, "taskmpol: rejected: %s, at column %zu\n", message.c_str(), diag.column);
+  }
+  print_caret(text, diag.column, diag.length);
+  if (diag.dialect == mp::Dialect::kernel && mp::parse_policy(text, memory, mp::Dialect::extended).has_value())
+    std::fprintf(stderr, "taskmpol: use --extended to accept it (numactl's mode names, 'balancing', several flags, a "
+                         "trailing newline); the kernel's form is printed then\n");
 }
 
 int run_parse(const std::string& text, const std::optional<std::string>& memory_option, bool extended) {
@@ -101,23 +235,16 @@ int run_parse(const std::string& text, const std::optional<std::string>& memory_
   const auto policy =
       mp::parse_policy(text, *memory, extended ? mp::Dialect::extended : mp::Dialect::kernel, &diag);
   if (!policy) {
-    // The library's message, its column (0-based, the library's convention) unless the message
-    // already names one, then the text with a caret under the offending part.
-    const std::string message = diag.message();
-    if (message.find("column") != std::string::npos) {
-      std::fprintf(stderr, "taskmpol: rejected: %s\n", message.c_str());
-    } else {
-      std::fprintf(stderr, "taskmpol: rejected: %s, at column %zu\n", message.c_str(), diag.column);
-    }
-    std::fprintf(stderr, "  %s\n  %s^", printable(text).c_str(), std::string(diag.column, ' ').c_str());
-    for (std::size_t i = 1; i < diag.length; ++i) std::fputc('~', stderr);
-    std::fputc('\n', stderr);
+    print_rejection(text, diag, memory_option.has_value(), *memory);
     return exit_rejected;
   }
   if (diag.has_warnings()) std::fprintf(stderr, "taskmpol: warning: %s\n", diag.message().c_str());
   std::printf("%s\n", mp::to_string(policy.value()).c_str());
   return exit_accepted;
 }
+
+// ---------------------------------------------------------------------------------------------
+// show (this process)
 
 std::vector<std::string> flag_names(mp::ModeFlags flags) {
   std::vector<std::string> names;
@@ -155,13 +282,15 @@ int run_show(bool json) {
     if (auto w = mp::read_interleave_weights(p.nodes(), mp::system_root, &diag)) {
       weights = w.value();
     } else {
-      weights_error = mp::describe(w.error(), diag);
+      weights_error = diag.message();
     }
   }
   const std::vector<std::string> flags = flag_names(p.flags());
 
   if (json) {
     nlohmann::ordered_json out;
+    out["pid"] = mp::sys::getpid();
+    out["tid"] = mp::sys::gettid();
     out["mode"] = std::string(mp::traits(mode).kernel_name);
     out["flags"] = flags;
     out["nodes"] = node_list(p.nodes());
@@ -217,13 +346,13 @@ int run_show(bool json) {
   return exit_accepted;
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // Cross-task commands (TaskHandle).
 
 // The one sentence for a kernel without the series, with where to get it.
 constexpr const char* unsupported_text =
-    "this kernel lacks task mempolicy support (needs the taskmpol kernel series: see kernel/README.md)";
+    "this kernel lacks task mempolicy support (needs the taskmpol kernel series, task mempolicy ABI 2: see "
+    "kernel/README.md)";
 
 // No series, or the series with another ABI than this library's: exit 3 either way.
 bool is_unsupported(std::error_code e) {
@@ -234,63 +363,35 @@ bool is_permission(std::error_code e) {
 }
 bool is_gone(std::error_code e) { return e == mp::errc::target_exited || e == std::errc::no_such_process; }
 
-std::string read_line(const std::string& path) {
-  std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);
-  return line;
-}
-
+// The name of a process or thread (comm), "?" when it is gone.
 std::string comm_of(pid_t pid, pid_t tid = 0) {
-  const std::string c = read_line("/proc/" + std::to_string(pid) + (tid > 0 ? "/task/" + std::to_string(tid) : "") + "/comm");
-  return c.empty() ? "?" : c;
+  std::array<char, 64> path{};
+  if (tid > 0)
+    std::snprintf(path.data(), path.size(), "/proc/%d/task/%d/comm", static_cast<int>(pid), static_cast<int>(tid));
+  else
+    std::snprintf(path.data(), path.size(), "/proc/%d/comm", static_cast<int>(pid));
+  std::array<char, 64> text{};
+  const auto size = mp::sys::read_file(AT_FDCWD, path.data(), text);
+  if (!size || size.value() == 0) return "?";
+  std::string name(text.data(), size.value());
+  if (name.back() == '\n') name.pop_back();
+  return name;
 }
 
-// The target's allowed nodes from the world-readable status file: the error text shows them even
-// when the caller may not read the target's policy.
-std::optional<mp::NodeMask> status_mems_allowed(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  constexpr std::string_view key = "Mems_allowed_list:";
-  while (std::getline(in, line)) {
-    if (line.compare(0, key.size(), key) != 0) continue;
-    if (auto nodes = mp::NodeMask::parse(std::string_view(line).substr(key.size()).substr(1))) return nodes.value();
-  }
-  return std::nullopt;
-}
-
-// The message for a failed cross-task call: the cause and what to do. With the call's diagnostic
-// the library's describe() names the node, the nodes with memory and the target's cpuset; without
-// one (the all-threads walk keeps only the error) the same facts are looked up here.
-std::string explain(std::error_code e, pid_t pid, pid_t tid, const mp::TaskDiagnostic* diag) {
-  if (e == mp::errc::unsupported_kernel) return unsupported_text;
-  if (is_unsupported(e)) return e.message();  // the ABI versions and what to do
-  if (diag != nullptr) {
-    std::string text = mp::describe(e, *diag);
-    if (e == mp::errc::nodes_not_allowed && !diag->allowed_known) {
-      if (auto allowed = status_mems_allowed(pid)) text += "; the target may allocate from nodes " + allowed->to_string();
-    }
-    return text;
-  }
-  std::string text = "thread " + std::to_string(tid) + ": " + e.message();
-  if (is_permission(e)) {
-    text += "; changing another user's task needs CAP_SYS_NICE (run as root), reading it needs ptrace read "
-            "access (the rule of /proc/<pid>/numa_maps); a Linux Security Module may also refuse";
-  } else if (e == mp::errc::node_without_memory) {
-    if (auto topo = mp::read_topology()) text += " (nodes with memory: " + topo.value().with_memory.to_string() + ")";
-  } else if (e == mp::errc::nodes_not_allowed || e == std::errc::invalid_argument) {
-    if (auto allowed = status_mems_allowed(pid))
-      text += "; the target may allocate from nodes " + allowed->to_string() +
-              " (its Mems_allowed): choose nodes there or widen its cpuset (cpuset.mems of its cgroup)";
-  } else if (is_gone(e)) {
-    text += " (it exited)";
-  }
+// The message for a failed cross-task call: the library's diagnostic (the cause, the node, the
+// nodes with memory, the target's cpuset and what to do), or the one sentence for a kernel
+// without the series.
+std::string explain(const mp::TaskDiagnostic& diag) {
+  if (diag.error == mp::errc::unsupported_kernel) return unsupported_text;
+  if (is_unsupported(diag.error)) return diag.error.message();  // the ABI versions and what to do
+  std::string text = diag.message();
+  if (is_gone(diag.error)) text += " (it exited)";
   return text;
 }
 
-int fail_with(std::error_code e, pid_t pid, pid_t tid, const mp::TaskDiagnostic* diag) {
-  std::fprintf(stderr, "taskmpol: %s\n", explain(e, pid, tid, diag).c_str());
-  return is_unsupported(e) ? exit_unsupported : exit_rejected;
+int fail_with(const mp::TaskDiagnostic& diag) {
+  std::fprintf(stderr, "taskmpol: %s\n", explain(diag).c_str());
+  return is_unsupported(diag.error) ? exit_unsupported : exit_rejected;
 }
 
 // Opens PID (or one of its threads): the messages for a missing process and for no /proc.
@@ -316,6 +417,7 @@ std::optional<mp::TaskHandle> open_target(pid_t pid, std::optional<pid_t> tid, i
 
 // What `show PID` reports about one thread.
 struct ThreadView {
+  pid_t pid = 0;
   pid_t tid = 0;
   std::string comm;
   mp::Policy policy;
@@ -348,8 +450,10 @@ std::string thread_line(const ThreadView& t) {
   return line;
 }
 
+// One entry per thread: each carries its process and its thread, wherever it ends up.
 nlohmann::ordered_json thread_json(const ThreadView& t) {
   nlohmann::ordered_json j;
+  j["pid"] = t.pid;
   j["tid"] = t.tid;
   j["comm"] = t.comm;
   j["mode"] = std::string(mp::traits(t.policy.mode()).kernel_name);
@@ -368,19 +472,29 @@ nlohmann::ordered_json thread_json(const ThreadView& t) {
   return j;
 }
 
-// Every thread of PID. Threads that exit meanwhile are left out; the first other error is returned.
+// Every thread of PID. Threads that exit meanwhile are left out; the first other error is returned
+// with its diagnostic in `diag`.
 mp::result<std::vector<ThreadView>> read_threads(const mp::TaskHandle& process, mp::TaskDiagnostic& diag) {
   std::vector<pid_t> tids;
-  TASKMPOL_TRYV(process.list_threads(tids));
+  if (auto listed = process.list_threads(tids); !listed) {
+    diag.error = listed.error();
+    diag.tid = process.tid();
+    return listed.error();
+  }
   std::vector<ThreadView> out;
   for (pid_t tid : tids) {
     auto thread = process.open_thread(tid);
     if (!thread && is_gone(thread.error())) continue;
-    if (!thread) return thread.error();
+    if (!thread) {
+      diag.error = thread.error();
+      diag.tid = tid;
+      return thread.error();
+    }
     auto policy = thread.value().policy(&diag);
     if (!policy && is_gone(policy.error())) continue;
     if (!policy) return policy.error();
     ThreadView t;
+    t.pid = process.pid();
     t.tid = tid;
     t.comm = comm_of(process.pid(), tid);
     t.policy = policy.value();
@@ -391,7 +505,10 @@ mp::result<std::vector<ThreadView>> read_threads(const mp::TaskHandle& process, 
     }
     out.push_back(std::move(t));
   }
-  if (out.empty()) return mp::errc::target_exited;
+  if (out.empty()) {
+    diag.error = mp::errc::target_exited;
+    return mp::errc::target_exited;
+  }
   return out;
 }
 
@@ -401,7 +518,7 @@ int run_show_pid(pid_t pid, bool json) {
   if (!process) return code;
   mp::TaskDiagnostic diag;
   auto threads = read_threads(*process, diag);
-  if (!threads) return fail_with(threads.error(), pid, diag.tid, &diag);
+  if (!threads) return fail_with(diag);
   if (json) {
     nlohmann::ordered_json out;
     out["pid"] = pid;
@@ -439,7 +556,7 @@ int run_show_all(bool json) {
     mp::TaskDiagnostic diag;
     auto threads = read_threads(process.value(), diag);
     if (!threads) {
-      if (is_unsupported(threads.error())) return fail_with(threads.error(), pid, pid, nullptr);
+      if (is_unsupported(threads.error())) return fail_with(diag);
       if (is_permission(threads.error())) ++denied;
       continue;
     }
@@ -485,10 +602,25 @@ struct PolicyOptions {
   }
 };
 
+// The target's allowed nodes from the world-readable status file: "all" means those that have
+// memory, as numactl's "all" means its own.
+std::optional<mp::NodeMask> status_mems_allowed(pid_t pid) {
+  std::array<char, 64> path{};
+  std::snprintf(path.data(), path.size(), "/proc/%d/status", static_cast<int>(pid));
+  std::array<char, 4096> value{};
+  const auto size = mp::sys::read_proc_field(AT_FDCWD, path.data(), "Mems_allowed_list", value);
+  if (!size) return std::nullopt;
+  auto nodes = mp::NodeMask::parse(std::string_view(value.data(), size.value()));
+  if (!nodes) return std::nullopt;
+  return nodes.value();
+}
+
 // A numactl-style node list: the kernel's list grammar, "all" (the target's allowed nodes that
 // have memory), and a leading '+' for nodes relative to the allowed set (as numactl reads it).
-mp::result<mp::NodeMask> option_nodes(std::string text, const mp::NodeMask& allowed, bool& relative,
-                                      const std::string& option) {
+// Usage errors print themselves.
+std::optional<mp::NodeMask> option_nodes(std::string text, const mp::NodeMask& allowed, bool& relative,
+                                         const std::string& option) {
+  const std::string given = text;
   if (!text.empty() && text.front() == '+') {
     relative = true;
     text.erase(0, 1);
@@ -497,10 +629,18 @@ mp::result<mp::NodeMask> option_nodes(std::string text, const mp::NodeMask& allo
   mp::ListError error;
   auto nodes = mp::NodeMask::parse(text, &error);
   if (!nodes) {
-    std::fprintf(stderr, "taskmpol: %s=%s: %s\n", option.c_str(), printable(text).c_str(), error.message().c_str());
-    return nodes.error();
+    std::fprintf(stderr, "taskmpol: %s=%s: %s\n", option.c_str(), shown(given).c_str(), error.message().c_str());
+    return std::nullopt;
   }
   return nodes.value();
+}
+
+// The exit status of a policy refusal: system-dependent facts (a node without memory here) are
+// refusals (1); everything else is wrong on any system, a usage error (2), however it is spelled.
+int policy_exit(std::error_code e, bool had_list) {
+  if (e == mp::errc::node_without_memory) return exit_rejected;
+  if (e == mp::errc::empty_nodes && !had_list) return exit_rejected;  // no node with memory at all
+  return exit_usage;
 }
 
 // The policy, or nullopt after printing why (code: the exit status).
@@ -518,31 +658,29 @@ std::optional<mp::Policy> build_policy(const PolicyOptions& o, pid_t pid, int& c
     std::fprintf(stderr, "taskmpol: conflicting policies: give one policy (POLICY text or one policy option)\n");
     return std::nullopt;
   }
+  if (o.text && (o.balancing || o.static_nodes || o.relative_nodes)) {
+    std::fprintf(stderr, "taskmpol: --balancing/--static/--relative go with the policy options; in POLICY text "
+                         "write the flags as the kernel does, e.g. 'bind=static:0-1'\n");
+    return std::nullopt;
+  }
   mp::SysfsDiagnostic sdiag;
   const auto topology = mp::read_topology(mp::system_root, &sdiag);
   if (!topology) {
-    std::fprintf(stderr, "taskmpol: %s\n", mp::describe(topology.error(), sdiag).c_str());
+    std::fprintf(stderr, "taskmpol: %s\n", sdiag.message().c_str());
     code = exit_rejected;
     return std::nullopt;
   }
   const mp::NodeMask memory = topology.value().with_memory;
   if (o.text) {
-    if (o.balancing || o.static_nodes || o.relative_nodes) {
-      std::fprintf(stderr, "taskmpol: --balancing/--static/--relative go with the policy options; in POLICY text "
-                           "write the flags as the kernel does, e.g. 'bind=static:0-1'\n");
-      return std::nullopt;
-    }
     mp::PolicyDiagnostic diag;
     auto policy = mp::parse_policy(*o.text, memory, mp::Dialect::extended, &diag);
     if (!policy) {
-      std::fprintf(stderr, "taskmpol: rejected: %s\n  %s\n  %s^\n", diag.message().c_str(), printable(*o.text).c_str(),
-                   std::string(diag.column, ' ').c_str());
-      code = exit_rejected;
+      print_rejection(*o.text, diag, false, memory);
+      code = policy_exit(policy.error(), diag.has_list);
       return std::nullopt;
     }
     return policy.value();
   }
-  // "all" means the target's allowed nodes that have memory, as numactl's "all" means its own.
   const mp::NodeMask allowed = status_mems_allowed(pid).value_or(memory) & memory;
   bool relative = o.relative_nodes;
   mp::Mode mode = mp::Mode::local;
@@ -559,7 +697,17 @@ std::optional<mp::Policy> build_policy(const PolicyOptions& o, pid_t pid, int& c
     mode = what.first;
     auto parsed = option_nodes(**value, allowed, relative, what.second);
     if (!parsed) return std::nullopt;
-    nodes = parsed.value();
+    nodes = *parsed;
+    if (mode == mp::Mode::preferred && nodes.count() > 1) {
+      std::fprintf(stderr, "taskmpol: --preferred takes one node; to prefer several, use --preferred-many=%s\n",
+                   shown(**value).c_str());
+      return std::nullopt;
+    }
+    if (nodes.empty()) {
+      std::fprintf(stderr, "taskmpol: %s=%s selects no node\n", what.second, shown(**value).c_str());
+      code = **value == "all" ? exit_rejected : exit_usage;  // "all" is empty only where nothing is allowed
+      return std::nullopt;
+    }
   }
   mp::ModeFlags flags;
   if (o.static_nodes) flags = flags | mp::ModeFlag::static_nodes;
@@ -567,9 +715,12 @@ std::optional<mp::Policy> build_policy(const PolicyOptions& o, pid_t pid, int& c
   if (o.balancing) flags = flags | mp::ModeFlag::numa_balancing;
   auto policy = mp::Policy::make(mode, flags, nodes);
   if (!policy) {
-    std::fprintf(stderr, "taskmpol: %s%s\n", policy.error().message().c_str(),
-                 o.balancing ? " (--balancing goes with --membind and --preferred-many only)" : "");
-    code = exit_rejected;
+    std::string why = policy.error().message();
+    if (policy.error() == mp::errc::flag_not_allowed && o.balancing)
+      why = "--balancing goes with --membind and --preferred-many only";
+    else if (policy.error() == mp::errc::conflicting_flags)
+      why = "--static and --relative exclude each other";
+    std::fprintf(stderr, "taskmpol: %s\n", why.c_str());
     return std::nullopt;
   }
   // Absolute nodes without memory: the kernel would silently drop them (or refuse an empty set).
@@ -582,12 +733,13 @@ std::optional<mp::Policy> build_policy(const PolicyOptions& o, pid_t pid, int& c
   return policy.value();
 }
 
+// ---------------------------------------------------------------------------------------------
+// set, mbind, home-node
+
 int run_set(pid_t pid, const PolicyOptions& o, std::optional<pid_t> tid, bool migrate) {
   if (tid && migrate) {
     // migrate_pages(2) works on the whole address space: refuse before changing anything.
-    std::fprintf(stderr, "taskmpol: --migrate moves the pages of the whole process, not of one thread: "
-                         "run it without --thread\n");
-    return exit_usage;
+    return usage_error("--migrate moves the pages of the whole process, not of one thread: run it without --thread");
   }
   int code = exit_accepted;
   const auto policy = build_policy(o, pid, code);
@@ -597,35 +749,34 @@ int run_set(pid_t pid, const PolicyOptions& o, std::optional<pid_t> tid, bool mi
   const std::string text = mp::to_string(*policy);
   if (tid) {
     mp::TaskDiagnostic diag;
-    if (auto r = target->set_policy(*policy, &diag); !r) return fail_with(r.error(), pid, *tid, &diag);
+    if (auto r = target->set_policy(*policy, &diag); !r) return fail_with(diag);
     std::printf("pid %d (%s) thread %d: %s\n", pid, comm_of(pid).c_str(), *tid, text.c_str());
     return exit_accepted;
   }
   mp::AllThreadsOptions options;
   options.migrate_pages = migrate;
-  auto report = mp::set_policy_on_all_threads(*target, *policy, options);
-  if (!report) {
-    // No thread took it: explain with one thread's diagnostic (the error is the same for all).
-    mp::TaskDiagnostic diag;
-    if (auto again = target->set_policy(*policy, &diag); !again && again.error() == report.error())
-      return fail_with(report.error(), pid, pid, &diag);
-    return fail_with(report.error(), pid, pid, nullptr);
-  }
+  mp::TaskDiagnostic diag;
+  auto report = mp::set_policy_on_all_threads(*target, *policy, options, &diag);
+  // No thread took it: the diagnostic of the call that failed says why (never asked again).
+  if (!report) return fail_with(diag);
   const mp::AllThreadsReport& r = report.value();
   const std::size_t done = r.threads_set + r.threads_already;
   std::printf("pid %d (%s): %s on %zu thread%s", pid, comm_of(pid).c_str(), text.c_str(), done, done == 1 ? "" : "s");
   if (r.threads_exited > 0) std::printf(" (%zu exited meanwhile)", r.threads_exited);
   if (migrate) {
-    if (r.migrate_error)
-      std::printf("; migrating pages failed: %s", explain(r.migrate_error, pid, pid, nullptr).c_str());
-    else if (policy->nodes().empty())
+    if (r.migrate_error) {
+      mp::TaskDiagnostic m;
+      m.error = r.migrate_error;
+      m.tid = pid;
+      std::printf("; migrating pages failed: %s", explain(m).c_str());
+    } else if (policy->nodes().empty()) {
       std::printf("; nothing to migrate (the policy names no nodes)");
-    else
+    } else {
       std::printf("; pages migrated (%lu could not be moved)", r.pages_not_moved);
+    }
   }
   std::printf("\n");
-  for (const mp::ThreadFailure& f : r.failures)
-    std::printf("  FAILED %s\n", explain(f.error, pid, f.tid, nullptr).c_str());
+  for (const mp::ThreadFailure& f : r.failures) std::printf("  FAILED %s\n", explain(f.diagnostic).c_str());
   if (!r.stable)
     std::printf("  not stable: new threads kept appearing after %zu passes over /proc/%d/task; run again\n",
                 r.rounds, pid);
@@ -636,30 +787,13 @@ int run_set(pid_t pid, const PolicyOptions& o, std::optional<pid_t> tid, bool mi
   return exit_accepted;
 }
 
-// ADDR and LEN: decimal or 0x hex; LEN may end in K, M or G (binary units).
-std::optional<std::uint64_t> parse_size(const std::string& text, bool suffix) {
-  if (text.empty() || text.front() == '-') return std::nullopt;
-  errno = 0;
-  char* end = nullptr;
-  std::uint64_t v = std::strtoull(text.c_str(), &end, 0);
-  if (errno != 0 || end == text.c_str()) return std::nullopt;
-  std::string_view rest(end);
-  if (suffix && rest.size() == 1) {
-    const int shift = rest[0] == 'K' || rest[0] == 'k' ? 10 : rest[0] == 'M' || rest[0] == 'm' ? 20
-                      : rest[0] == 'G' || rest[0] == 'g' ? 30 : -1;
-    if (shift < 0 || v > (UINT64_MAX >> shift)) return std::nullopt;
-    return v << shift;
-  }
-  if (!rest.empty()) return std::nullopt;
-  return v;
-}
-
 std::optional<mp::AddressRange> parse_range(const std::string& addr, const std::string& len) {
   const auto a = parse_size(addr, false);
   const auto l = parse_size(len, true);
   if (!a || !l) {
-    std::fprintf(stderr, "taskmpol: ADDR and LEN are numbers (0x... for hex; LEN may end in K, M or G): '%s' '%s'\n",
-                 printable(addr).c_str(), printable(len).c_str());
+    std::fprintf(stderr, "taskmpol: ADDR and LEN are numbers, decimal or 0x... hex (LEN may end in K, M or G; no "
+                         "sign, blanks or octal): '%s' '%s'\n",
+                 shown(addr).c_str(), shown(len).c_str());
     return std::nullopt;
   }
   if (*a % static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE)) != 0) {
@@ -688,7 +822,7 @@ int run_mbind(pid_t pid, const std::string& addr, const std::string& len, const 
                            "migratepages(8) or `taskmpol set %d POLICY --migrate`\n", pid);
       return exit_rejected;
     }
-    return fail_with(r.error(), pid, pid, &diag);
+    return fail_with(diag);
   }
   std::printf("pid %d (%s): 0x%llx+%zu: %s\n", pid, comm_of(pid).c_str(), static_cast<unsigned long long>(range->start),
               range->length, mp::to_string(*policy).c_str());
@@ -703,63 +837,189 @@ int run_home_node(pid_t pid, const std::string& addr, const std::string& len, st
   if (!target) return code;
   mp::TaskDiagnostic diag;
   if (auto r = target->set_home_node(*range, node, &diag); !r) {
-    if (r.error() == mp::errc::home_node_needs_bind)
+    if (r.error() == mp::errc::home_node_needs_bind) {
       std::fprintf(stderr, "taskmpol: %s: first `taskmpol mbind %d %s %s --membind=NODES` (or --preferred-many)\n",
-                   r.error().message().c_str(), pid, addr.c_str(), len.c_str());
-    else
-      return fail_with(r.error(), pid, pid, &diag);
-    return exit_rejected;
+                   r.error().message().c_str(), pid, shown(addr).c_str(), shown(len).c_str());
+      return exit_rejected;
+    }
+    return fail_with(diag);
   }
   std::printf("pid %d (%s): 0x%llx+%zu: home node %zu\n", pid, comm_of(pid).c_str(),
               static_cast<unsigned long long>(range->start), range->length, node);
   return exit_accepted;
 }
 
-// Reads the weights of the nodes with memory; with NODE=W arguments writes them first.
-int run_weights(const std::vector<std::string>& assignments) {
-  mp::SysfsDiagnostic diag;
-  const auto topology = mp::read_topology(mp::system_root, &diag);
+// NODE of home-node, checked before anything else: a number below 1024 (else a usage error) that
+// is online on this system (else a refusal: the kernel would say EINVAL).
+std::optional<std::size_t> home_node_of(const std::string& text, int& code) {
+  const auto node = parse_decimal(text, mp::NodeMask::capacity - 1);
+  if (!node) {
+    code = usage_error("NODE must be a node number from 0 to " + std::to_string(mp::NodeMask::capacity - 1) +
+                       ", not '" + shown(text) + "'");
+    return std::nullopt;
+  }
+  mp::SysfsDiagnostic sdiag;
+  const auto topology = mp::read_topology(mp::system_root, &sdiag);
   if (!topology) {
-    std::fprintf(stderr, "taskmpol: %s\n", mp::describe(topology.error(), diag).c_str());
+    std::fprintf(stderr, "taskmpol: %s\n", sdiag.message().c_str());
+    code = exit_rejected;
+    return std::nullopt;
+  }
+  if (!topology.value().online.test(*node)) {
+    std::fprintf(stderr, "taskmpol: node %llu is not online on this system (online nodes: %s); a home node must be "
+                         "one of them\n",
+                 static_cast<unsigned long long>(*node), topology.value().online.to_string().c_str());
+    code = exit_rejected;
+    return std::nullopt;
+  }
+  return static_cast<std::size_t>(*node);
+}
+
+// ---------------------------------------------------------------------------------------------
+// weights
+
+struct WeightsOptions {
+  std::vector<std::string> assignments;
+  bool json = false;
+  bool yes = false;
+  std::string root = std::string(mp::system_root);
+};
+
+int run_weights(const WeightsOptions& o) {
+  // The command line first: NODE=WEIGHT, each node once.
+  std::map<std::size_t, unsigned> writes;
+  for (const std::string& a : o.assignments) {
+    const auto eq = a.find('=');
+    const auto node = eq == std::string::npos ? std::nullopt : parse_decimal(std::string_view(a).substr(0, eq), 1023);
+    const auto weight = eq == std::string::npos ? std::nullopt : parse_decimal(std::string_view(a).substr(eq + 1), 255);
+    if (!node || !weight || *weight < 1)
+      return usage_error("'" + shown(a) + "': write NODE=WEIGHT with a node from 0 to 1023 and a weight from 1 to 255, "
+                         "e.g. 3=4");
+    if (!writes.emplace(static_cast<std::size_t>(*node), static_cast<unsigned>(*weight)).second)
+      return usage_error("node " + std::to_string(*node) + " is given twice: give each NODE=WEIGHT once");
+  }
+
+  mp::SysfsDiagnostic diag;
+  const auto topology = mp::read_topology(o.root, &diag);
+  if (!topology) {
+    std::fprintf(stderr, "taskmpol: %s\n", diag.message().c_str());
     return exit_rejected;
   }
-  std::vector<std::pair<std::size_t, unsigned>> writes;
-  for (const std::string& a : assignments) {
-    const auto eq = a.find('=');
-    const auto node = eq == std::string::npos ? std::nullopt : parse_size(a.substr(0, eq), false);
-    const auto weight = eq == std::string::npos ? std::nullopt : parse_size(a.substr(eq + 1), false);
-    if (!node || !weight || *weight > 255 || *weight < 1) {
-      std::fprintf(stderr, "taskmpol: '%s': write NODE=WEIGHT with a weight from 1 to 255, e.g. 3=4\n",
-                   printable(a).c_str());
-      return exit_usage;
-    }
-    writes.emplace_back(static_cast<std::size_t>(*node), static_cast<unsigned>(*weight));
+  const mp::NodeMask memory = topology.value().with_memory;
+  mp::SysfsDiagnostic rdiag;
+  const auto before = mp::read_interleave_weights(memory, o.root, &rdiag);
+  if (!before) {
+    std::fprintf(stderr, "taskmpol: %s\n", rdiag.message().c_str());
+    return exit_rejected;
   }
+  const auto automatic_before = mp::read_interleave_auto(o.root);  // Linux 6.16+
+
+  struct Change {
+    std::size_t node;
+    unsigned from;
+    unsigned to;
+  };
+  std::vector<Change> changes;
   for (const auto& [node, weight] : writes) {
-    mp::SysfsDiagnostic wdiag;
-    if (auto r = mp::write_interleave_weight(node, weight, mp::system_root, &wdiag); !r) {
-      std::fprintf(stderr, "taskmpol: %s\n", mp::describe(r.error(), wdiag).c_str());
+    if (!memory.test(node)) {
+      std::fprintf(stderr, "taskmpol: node %zu has no memory on this system, so it has no interleave weight (nodes "
+                           "with memory: %s)\n",
+                   node, memory.to_string().c_str());
       return exit_rejected;
     }
+    changes.push_back({node, before.value()[node], weight});
   }
-  mp::SysfsDiagnostic rdiag;
-  const auto weights = mp::read_interleave_weights(topology.value().with_memory, mp::system_root, &rdiag);
+  const bool auto_on = automatic_before.has_value() && automatic_before.value();
+
+  if (!changes.empty()) {
+    // The weights are global: every weighted-interleave policy on the system uses them.
+    std::string plan;
+    for (const Change& c : changes)
+      plan += "  node " + std::to_string(c.node) + ": " + std::to_string(c.from) + " -> " + std::to_string(c.to) +
+              (c.from == c.to ? " (unchanged)" : "") + "\n";
+    if (::isatty(STDIN_FILENO) == 1 && !o.yes) {
+      std::fprintf(stderr, "taskmpol: this would change the interleave weights of the whole system:\n%s", plan.c_str());
+      if (auto_on)
+        std::fprintf(stderr, "taskmpol: and switch the kernel's automatic weights off (Linux 6.16+)\n");
+      std::fprintf(stderr, "taskmpol: run again with --yes to write them\n");
+      return exit_usage;
+    }
+    for (const Change& c : changes) {
+      mp::SysfsDiagnostic wdiag;
+      if (auto r = mp::write_interleave_weight(c.node, c.to, o.root, &wdiag); !r) {
+        std::fprintf(stderr, "taskmpol: %s\n", wdiag.message().c_str());
+        return exit_rejected;
+      }
+    }
+    if (!o.json) {
+      std::printf("changed interleave weights:\n%s", plan.c_str());
+      if (automatic_before)
+        std::printf("writing a weight switches the kernel's automatic weights off%s\n",
+                    auto_on ? " (they were on)" : " (they were off already)");
+    }
+  }
+
+  mp::SysfsDiagnostic adiag;
+  const auto weights = mp::read_interleave_weights(memory, o.root, &adiag);
   if (!weights) {
-    std::fprintf(stderr, "taskmpol: %s\n", mp::describe(weights.error(), rdiag).c_str());
+    std::fprintf(stderr, "taskmpol: %s\n", adiag.message().c_str());
     return exit_rejected;
   }
+  const auto automatic = mp::read_interleave_auto(o.root);
+  if (o.json) {
+    nlohmann::ordered_json out;
+    nlohmann::ordered_json w = nlohmann::ordered_json::object();
+    for (std::size_t n : weights.value().nodes) w[std::to_string(n)] = weights.value()[n];
+    out["weights"] = w;
+    out["automatic"] = automatic ? nlohmann::json(automatic.value()) : nlohmann::json(nullptr);
+    out["changes"] = nlohmann::ordered_json::array();
+    for (const Change& c : changes) out["changes"].push_back({{"node", c.node}, {"from", c.from}, {"to", c.to}});
+    std::printf("%s\n", out.dump(2).c_str());
+    return exit_accepted;
+  }
   std::printf("interleave weights: %s\n", weights_text(weights.value()).c_str());
-  if (auto automatic = mp::read_interleave_auto()) std::printf("automatic weights: %s\n", automatic.value() ? "on" : "off");
+  if (automatic) std::printf("automatic weights: %s\n", automatic.value() ? "on" : "off");
   return exit_accepted;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The command line.
+
+constexpr const char* commands_text = "parse, show, set, mbind, home-node, weights";
+
+// CLI11's parse errors, said in taskmpol's words: the unknown option or command by name.
+int report_parse_error(const CLI::App& app, const CLI::ParseError& e) {
+  const std::string name = e.get_name();
+  std::string command;
+  for (const CLI::App* sub : app.get_subcommands()) command = sub->get_name();
+  const std::string where = command.empty() ? "taskmpol" : "taskmpol " + command;
+  std::string what = e.what();
+  if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
+    // "The following argument(s) was/were not expected: A B"
+    const auto colon = what.find(": ");
+    std::string extras = colon == std::string::npos ? what : what.substr(colon + 2);
+    const std::string first = extras.substr(0, extras.find(' '));
+    if (!first.empty() && first[0] == '-')
+      return usage_error("unknown option " + shown(first) + " (" + where + " --help lists the options)");
+    if (command.empty())
+      return usage_error("unknown command '" + shown(first) + "' (commands: " + commands_text + ")");
+    std::fprintf(stderr, "%s: unexpected argument '%s' (%s --help)\n", where.c_str(), shown(first).c_str(), where.c_str());
+    return exit_usage;
+  }
+  std::fprintf(stderr, "%s: %s (%s --help)\n", where.c_str(), shown(what, 200).c_str(), where.c_str());
+  return exit_usage;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"taskmpol: read, check and (with the kernel series) change the NUMA memory policies of running processes"};
-  app.require_subcommand(1);
-  app.footer("Exit status: 0 success, 1 rejected policy text or failed request (also a partial failure), "
-             "2 usage error, 3 the running kernel lacks the taskmpol series (or has another ABI of it).");
+  app.name("taskmpol");
+  app.require_subcommand(0, 1);
+  app.set_version_flag("-V,--version", version_text);
+  app.footer("Exit status: 0 success; 1 the system or kernel refused a request (also a partial failure), or parse "
+             "rejected the text; 2 usage error; 3 the running kernel lacks the taskmpol series (task mempolicy ABI 2). "
+             "See man taskmpol.\n");
 
   std::string text;
   std::optional<std::string> memory_option;
@@ -769,68 +1029,112 @@ int main(int argc, char** argv) {
                     "Nodes with memory to check against, as a node list (default: this system's has_memory)");
   parse->add_flag("--extended", extended,
                   "Also accept numactl's mode names, 'balancing', flag lists and a trailing newline (with a warning)");
-  parse->add_option("text", text, "The policy, e.g. 'bind=static:0-3' or 'prefer (many):1,3'")->required();
+  parse->add_option("TEXT", text, "The policy, e.g. 'bind=static:0-3' or 'prefer (many):1,3'")->required();
 
   bool json = false;
   bool show_all = false;
-  std::optional<pid_t> show_pid;
+  std::optional<std::string> show_pid;
   CLI::App* show = app.add_subcommand("show", "Print the memory policy of each thread of PID (default: this process)");
-  show->add_flag("--json", json, "Print JSON");
-  auto* show_pid_opt = show->add_option("pid", show_pid, "The process (default: taskmpol itself)")->check(CLI::PositiveNumber);
+  show->add_flag("--json", json, "Print JSON (each thread entry carries its pid and tid)");
+  auto* show_pid_opt = show->add_option("PID", show_pid, "The process (default: taskmpol itself)");
   show->add_flag("--all", show_all, "Every process the caller may read")->excludes(show_pid_opt);
 
-  pid_t set_pid = 0;
+  std::string set_pid;
   PolicyOptions set_policy;
-  std::optional<pid_t> set_tid;
+  std::optional<std::string> set_tid;
   bool all_threads = false;
   bool migrate = false;
   CLI::App* set = app.add_subcommand("set", "Change the memory policy of a running process (all its threads)");
-  set->add_option("pid", set_pid, "The process")->required()->check(CLI::PositiveNumber);
-  set->add_option("policy", set_policy.text, "Kernel policy text, e.g. 'interleave:0-2' or 'bind=static:1'");
+  set->add_option("PID", set_pid, "The process")->required();
+  set->add_option("POLICY", set_policy.text, "Kernel policy text, e.g. 'interleave:0-2' or 'bind=static:1'");
   set_policy.add_to(set);
-  auto* tid_opt = set->add_option("--thread", set_tid, "Only this thread of PID")->check(CLI::PositiveNumber);
+  auto* tid_opt = set->add_option("--thread", set_tid, "Only this thread of PID");
   set->add_flag("--all-threads", all_threads, "Every thread of PID, also threads created meanwhile (the default)")
       ->excludes(tid_opt);
   set->add_flag("--migrate", migrate, "Then move the process's pages from the other nodes onto the policy's (migrate_pages)");
 
-  pid_t mbind_pid = 0;
+  std::string mbind_pid;
   std::string addr;
   std::string len;
   PolicyOptions mbind_policy;
   bool move = false;
   CLI::App* mbind = app.add_subcommand("mbind", "Set the policy of a range of PID's address space (task_mbind)");
-  mbind->add_option("pid", mbind_pid, "The process")->required()->check(CLI::PositiveNumber);
-  mbind->add_option("addr", addr, "Start address (page aligned; 0x... for hex)")->required();
-  mbind->add_option("len", len, "Length in bytes (K, M, G suffixes)")->required();
-  mbind->add_option("policy", mbind_policy.text, "Kernel policy text, e.g. 'bind:1'");
+  mbind->add_option("PID", mbind_pid, "The process")->required();
+  mbind->add_option("ADDR", addr, "Start address (page aligned; 0x... for hex)")->required();
+  mbind->add_option("LEN", len, "Length in bytes (K, M, G suffixes)")->required();
+  mbind->add_option("POLICY", mbind_policy.text, "Kernel policy text, e.g. 'bind:1'");
   mbind_policy.add_to(mbind);
   mbind->add_flag("--move", move, "Move existing pages (refused by the kernel for another process)");
 
-  pid_t home_pid = 0;
-  std::size_t home = 0;
+  std::string home_pid;
+  std::string home;
   CLI::App* home_node = app.add_subcommand("home-node", "Set the home node of the bind / prefer (many) ranges in a range");
-  home_node->add_option("pid", home_pid, "The process")->required()->check(CLI::PositiveNumber);
-  home_node->add_option("addr", addr, "Start address (page aligned)")->required();
-  home_node->add_option("len", len, "Length in bytes (K, M, G suffixes)")->required();
-  home_node->add_option("node", home, "The home node")->required();
+  home_node->add_option("PID", home_pid, "The process")->required();
+  home_node->add_option("ADDR", addr, "Start address (page aligned)")->required();
+  home_node->add_option("LEN", len, "Length in bytes (K, M, G suffixes)")->required();
+  home_node->add_option("NODE", home, "The home node (an online node)")->required();
 
-  std::vector<std::string> assignments;
+  WeightsOptions weights_options;
   CLI::App* weights = app.add_subcommand("weights", "Print the global weighted-interleave weights, or set them (root)");
-  weights->add_option("assignments", assignments, "NODE=WEIGHT (1..255) to write, e.g. 3=4");
+  weights->add_option("NODE=WEIGHT", weights_options.assignments, "NODE=WEIGHT (1..255) to write, e.g. 3=4");
+  weights->add_flag("--json", weights_options.json, "Print JSON");
+  weights->add_flag("--yes,-y", weights_options.yes, "Write without asking (needed when stdin is a terminal)");
+  weights->add_option("--sysfs-root", weights_options.root,
+                      "Read and write below DIR instead of / (a sysfs mounted elsewhere, a recorded layout)")
+      ->type_name("DIR");
 
   try {
     app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);  // prints help (code 0) or the usage error
-    return code == 0 ? exit_accepted : exit_usage;
+    return report_parse_error(app, e);
   }
 
+  // PIDs and TIDs are positive integers, whichever command takes them.
+  const auto pid_of = [](const std::string& value, const char* what) -> std::optional<pid_t> {
+    const auto pid = parse_pid(value);
+    if (!pid) usage_error(std::string(what) + " must be a positive integer, not '" + shown(value) + "'");
+    return pid;
+  };
+
   if (parse->parsed()) return run_parse(text, memory_option, extended);
-  if (set->parsed()) return run_set(set_pid, set_policy, set_tid, migrate);
-  if (mbind->parsed()) return run_mbind(mbind_pid, addr, len, mbind_policy, move);
-  if (home_node->parsed()) return run_home_node(home_pid, addr, len, home);
-  if (weights->parsed()) return run_weights(assignments);
-  if (show_all) return run_show_all(json);
-  if (show_pid) return run_show_pid(*show_pid, json);
-  return run_show(json);
+  if (set->parsed()) {
+    const auto pid = pid_of(set_pid, "PID");
+    if (!pid) return exit_usage;
+    std::optional<pid_t> tid;
+    if (set_tid) {
+      tid = pid_of(*set_tid, "TID (--thread)");
+      if (!tid) return exit_usage;
+    }
+    return run_set(*pid, set_policy, tid, migrate);
+  }
+  if (mbind->parsed()) {
+    const auto pid = pid_of(mbind_pid, "PID");
+    if (!pid) return exit_usage;
+    return run_mbind(*pid, addr, len, mbind_policy, move);
+  }
+  if (home_node->parsed()) {
+    int code = exit_usage;
+    const auto node = home_node_of(home, code);  // NODE before anything else
+    if (!node) return code;
+    const auto pid = pid_of(home_pid, "PID");
+    if (!pid) return exit_usage;
+    return run_home_node(*pid, addr, len, *node);
+  }
+  if (weights->parsed()) return run_weights(weights_options);
+  if (show->parsed()) {
+    if (show_all) return run_show_all(json);
+    if (show_pid) {
+      const auto pid = pid_of(*show_pid, "PID");
+      if (!pid) return exit_usage;
+      return run_show_pid(*pid, json);
+    }
+    return run_show(json);
+  }
+  return usage_error(std::string("a command is required: ") + commands_text + " (taskmpol --help)");
 }

@@ -14,7 +14,8 @@ taskmpol::result<taskmpol::Policy> retarget(int mode_and_flags, const taskmpol::
 
 int main() {
   constexpr int mpol_bind = 2;
-  const taskmpol::result<taskmpol::Policy> moved = retarget(mpol_bind, {0}, {});  // bind to no node
+  const taskmpol::NodeMask node0 = taskmpol::NodeMask::of<0>();
+  const taskmpol::result<taskmpol::Policy> moved = retarget(mpol_bind, node0, {});  // bind to no node
   if (!moved) {
     const std::error_code& e = moved.error();
     std::cout << e.category().name() << ": " << e.message() << '\n';  // taskmpol: the node list selects no node
@@ -22,6 +23,6 @@ int main() {
     std::cout << (e == std::errc::invalid_argument) << (e == taskmpol::errc::empty_nodes) << '\n';  // 11
   }
 
-  const taskmpol::result<taskmpol::Policy> unknown = retarget(42, {0}, {1});  // no mode 42
+  const taskmpol::result<taskmpol::Policy> unknown = retarget(42, node0, taskmpol::NodeMask::of<1>());  // no mode 42
   if (!unknown) std::cout << unknown.error().message() << '\n';  // unknown memory policy mode
 }

@@ -17,7 +17,7 @@ int main() {
             << interleave.value().nodes().count() << " nodes\n";  // interleave: 4 nodes
 
   // 'prefer' takes one node: two are refused instead of silently keeping the first.
-  const taskmpol::result<Policy> prefer = Policy::make(Mode::preferred, {}, NodeMask{1, 2});
+  const taskmpol::result<Policy> prefer = Policy::make(Mode::preferred, {}, NodeMask::of<1, 2>());
   if (!prefer) std::cout << "prefer 1,2: " << prefer.error().message() << '\n';
 
   // The raw form of the syscalls: an int holding mode | flags, and the mask. from_raw decodes

@@ -15,7 +15,7 @@ int main(int argc, char** argv) {
     std::cerr << "open " << pid << ": " << task.error().message() << '\n';
     return 1;
   }
-  const result<Policy> bind0 = Policy::make(Mode::bind, {}, NodeMask{0});
+  const result<Policy> bind0 = Policy::make(Mode::bind, {}, NodeMask::of<0>());
   if (!bind0) return 1;
 
   // The series' syscalls, else its procfs file, else (for the caller) the stock syscalls.
@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
   if (const result<void> set = task.value().set_policy(bind0.value(), &why); set) {
     std::cout << "bound via " << backend_name(why.backend) << '\n';  // self-only on a stock kernel
   } else {
-    std::cout << describe(set.error(), why) << '\n';  // e.g. "... lacks task mempolicy support ..."
+    std::cout << why.message() << '\n';  // e.g. "... lacks task mempolicy support ..."
   }
 
   // Every thread, including threads created meanwhile; failures come back per thread.

@@ -5,6 +5,8 @@
 #define TASKMPOL_VERSION_MAJOR 0
 #define TASKMPOL_VERSION_MINOR 1
 #define TASKMPOL_VERSION_PATCH 0
+// "MAJOR.MINOR.PATCH", the same as CMake's PROJECT_VERSION (tests/package checks that they agree).
+#define TASKMPOL_VERSION_STRING "0.1.0"
 
 #if !defined(__linux__)
 #error "taskmpol wraps Linux NUMA memory-policy system calls and builds only for Linux."
@@ -21,3 +23,13 @@
 #else
 #define TASKMPOL_HAS_EXCEPTIONS 0
 #endif
+
+#include <cstddef>
+
+namespace taskmpol {
+
+// The largest MAX_NUMNODES any Linux kernel is built with (1 << NODES_SHIFT, NODES_SHIFT at most 10
+// on x86_64 MAXSMP): the capacity of NodeMask, and the reason node 1024 is out of range everywhere.
+inline constexpr std::size_t max_nodes = 1024;
+
+}  // namespace taskmpol

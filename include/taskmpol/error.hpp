@@ -56,6 +56,7 @@ enum class errc : int {
   series_abi_1,           // the kernel has the series' ABI 1 (pid-addressed); this library speaks ABI 2
   series_abi_unknown,     // the kernel has the series, but its ABI is not 2 or cannot be read
   target_changed,         // the process at a pid is still the one seen, but its name is not (exec, rename)
+  flag_not_allowed,       // a known mode flag that this mode does not take (balancing with interleave, static with local)
 };
 
 namespace detail {
@@ -69,10 +70,14 @@ class error_category final : public std::error_category {
       case errc::ok: return "success";
       case errc::invalid_syntax: return "the text does not follow the policy grammar <mode>[=<flags>][:<nodelist>]";
       case errc::unknown_mode: return "unknown memory policy mode";
-      case errc::unknown_flag: return "unknown mode flag (the kernel parses only 'static' and 'relative')";
+      case errc::unknown_flag: return "unknown mode flag (the kernel knows 'static', 'relative' and 'balancing')";
+      case errc::flag_not_allowed:
+        return "this mode does not take that flag ('balancing' goes with bind and prefer (many) only; 'static' and "
+               "'relative' not with local, default, or prefer without a node)";
       case errc::conflicting_flags: return "mode flags 'static' and 'relative' exclude each other";
-      case errc::node_out_of_range: return "node number beyond the largest node the kernel supports (1023)";
-      case errc::node_without_memory: return "node has no memory on this system";
+      case errc::node_out_of_range:
+        return "node number beyond the largest node any kernel supports (" + std::to_string(max_nodes - 1) + ")";
+      case errc::node_without_memory: return "the node has no memory (see has_memory in /sys/devices/system/node)";
       case errc::nodes_required: return "this mode needs a node list";
       case errc::nodes_forbidden: return "this mode takes no node list";
       case errc::single_node_required: return "'prefer' takes exactly one node, written as a plain number";

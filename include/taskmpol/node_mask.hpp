@@ -216,14 +216,14 @@ struct ListError {
 class NodeMask;
 struct ListParse;
 
-namespace detail {
-template <bool Sentinel>
-constexpr bool scan_plain_list(const char* p, const char* end, NodeMask& mask) noexcept;
-}
-
-// Arguments for the kernel's node-mask parameters, produced only by NodeMask::kernel_arg().
+// The kernel's node-mask parameters, produced only by NodeMask::kernel_arg() (input: set_mempolicy,
+// mbind, migrate_pages, ...) and NodeMask::kernel_out() (output: get_mempolicy, get_task_mempolicy).
 struct KernelMaskArg {
   const unsigned long* nmask;
+  unsigned long maxnode;
+};
+struct KernelMaskOut {
+  unsigned long* nmask;
   unsigned long maxnode;
 };
 
@@ -231,9 +231,8 @@ class NodeMask {
  public:
   using word_type = unsigned long;  // the kernel ABI's word: `unsigned long *nmask`
 
-  // 1024 = 1 << NODES_SHIFT with the largest NODES_SHIFT (10) any x86_64 kernel allows, so every
-  // kernel's nodemask_t fits.
-  static constexpr std::size_t capacity = 1024;
+  // 1 << NODES_SHIFT with the largest NODES_SHIFT any kernel allows, so every nodemask_t fits.
+  static constexpr std::size_t capacity = max_nodes;
   static constexpr std::size_t word_bits = sizeof(word_type) * CHAR_BIT;
   static constexpr std::size_t word_count = capacity / word_bits;
   // Returned by first()/next() when there is no further node.
@@ -244,40 +243,50 @@ class NodeMask {
 
   static_assert(capacity % word_bits == 0);
 
-  constexpr NodeMask() noexcept { clear(); }
+  constexpr NodeMask() noexcept = default;
 
-  // Nodes >= capacity are ignored (there is no such node on any kernel).
-  constexpr NodeMask(std::initializer_list<std::size_t> nodes) noexcept {
-    clear();
-    for (std::size_t n : nodes) set(n);
+  // Nodes known when the program is compiled: NodeMask::of<0, 2>(). A node beyond the capacity
+  // does not compile. (No constructor takes a list: one that cannot fail would have to drop an
+  // out-of-range node, and a consteval one crashes Clang 14 in some returns.)
+  template <std::size_t... Nodes>
+  [[nodiscard]] static constexpr NodeMask of() noexcept {
+    static_assert(((Nodes < capacity) && ...), "NodeMask::of: a node beyond the capacity (1023) names no node");
+    NodeMask m;
+    ((m.words_[Nodes / word_bits] |= bit(Nodes)), ...);
+    return m;
+  }
+
+  // Nodes known at run time: the nodes given, or errc::node_out_of_range when one is >= capacity
+  // (no such node on any kernel): a node is never dropped silently.
+  [[nodiscard]] static result<NodeMask> make(std::span<const std::size_t> nodes) noexcept {
+    NodeMask m;
+    for (std::size_t n : nodes)
+      if (!m.set(n)) return errc::node_out_of_range;
+    return m;
+  }
+  [[nodiscard]] static result<NodeMask> make(std::initializer_list<std::size_t> nodes) noexcept {
+    return make(std::span<const std::size_t>(nodes.begin(), nodes.size()));
   }
 
   // All nodes 0..count-1 (count is clamped to capacity).
   static constexpr NodeMask first_n(std::size_t count) noexcept {
     NodeMask m;
-    for (std::size_t n = 0; n < count && n < capacity; ++n) m.set(n);
+    for (std::size_t n = 0; n < count && n < capacity; ++n) m.words_[n / word_bits] |= bit(n);
     return m;
   }
 
   // Returns false (and changes nothing) when node >= capacity.
-  constexpr bool set(std::size_t node) noexcept {
+  [[nodiscard]] constexpr bool set(std::size_t node) noexcept {
     if (node >= capacity) return false;
     words_[node / word_bits] |= bit(node);
     return true;
   }
-  constexpr bool reset(std::size_t node) noexcept {
+  [[nodiscard]] constexpr bool reset(std::size_t node) noexcept {
     if (node >= capacity) return false;
     words_[node / word_bits] &= ~bit(node);
     return true;
   }
-  // Written as paired word stores: GCC 12 turns `words_ = {}` (and value-initialisation) into
-  // `rep stosq`, whose start-up cost dominated parsing a short list.
-  constexpr void clear() noexcept {
-    for (std::size_t i = 0; i < word_count; i += 2) {
-      words_[i] = 0;
-      words_[i + 1] = 0;
-    }
-  }
+  constexpr void clear() noexcept { words_ = {}; }
 
   [[nodiscard]] constexpr bool test(std::size_t node) const noexcept {
     return node < capacity && (words_[node / word_bits] & bit(node)) != 0;
@@ -332,9 +341,14 @@ class NodeMask {
 
   // The one conversion to the kernel ABI (set_mempolicy, mbind, migrate_pages, ...).
   [[nodiscard]] constexpr KernelMaskArg kernel_arg() const noexcept { return {words_.data(), kernel_maxnode}; }
+  // ... and back: the buffer a get call (get_mempolicy, get_task_mempolicy) writes the mask into.
+  // maxnode - 1 == capacity, so the kernel writes exactly these words (copy_nodes_to_user zeroes
+  // what lies beyond its own node count) and nothing needs converting afterwards.
+  [[nodiscard]] constexpr KernelMaskOut kernel_out() noexcept { return {words_.data(), kernel_maxnode}; }
 
-  // The one conversion back: reads the maxnode - 1 bits the kernel wrote (get_mempolicy,
-  // get_task_mempolicy). Bits at or beyond capacity are dropped; they cannot name a node.
+  // A mask from a kernel-layout buffer of any size (maxnode - 1 bits of kernel_words), for callers
+  // with buffers of their own; the library's get calls use kernel_out(). Bits at or beyond
+  // capacity are dropped: they cannot name a node.
   static constexpr NodeMask from_kernel(std::span<const word_type> kernel_words, unsigned long maxnode) noexcept {
     NodeMask m;
     const std::size_t bits = maxnode == 0 ? 0 : static_cast<std::size_t>(maxnode - 1);
@@ -352,15 +366,19 @@ class NodeMask {
   // reaches beyond capacity.
   constexpr bool set_range(std::size_t first_node, std::size_t count) noexcept {
     if (first_node > capacity || count > capacity - first_node) return false;
-    std::size_t node = first_node;
-    const std::size_t stop = first_node + count;
-    while (node < stop) {
-      const std::size_t offset = node % word_bits;
-      const std::size_t take = (word_bits - offset) < (stop - node) ? (word_bits - offset) : (stop - node);
-      const word_type ones = take == word_bits ? ~word_type{0} : ((word_type{1} << take) - 1);
-      words_[node / word_bits] |= ones << offset;
-      node += take;
+    if (count == 0) return true;
+    const std::size_t last_node = first_node + count - 1;
+    const std::size_t first_word = first_node / word_bits;
+    const std::size_t last_word = last_node / word_bits;
+    const word_type low = ~word_type{0} << (first_node % word_bits);           // bits first_node.. of its word
+    const word_type high = ~word_type{0} >> (word_bits - 1 - last_node % word_bits);  // ..last_node of its word
+    if (first_word == last_word) {
+      words_[first_word] |= low & high;
+      return true;
     }
+    words_[first_word] |= low;
+    for (std::size_t w = first_word + 1; w < last_word; ++w) words_[w] = ~word_type{0};
+    words_[last_word] |= high;
     return true;
   }
 
@@ -485,6 +503,8 @@ class NodeMask {
   [[nodiscard]] constexpr iterator end() const noexcept { return {this, npos}; }
 
  private:
+  friend class detail::NodeListScanner;  // sets single nodes straight into words_
+
   static constexpr word_type bit(std::size_t node) noexcept { return word_type{1} << (node % word_bits); }
 
   constexpr std::size_t scan_from(std::size_t node) const noexcept {
@@ -510,16 +530,13 @@ class NodeMask {
     }
   }
 
-  template <bool Sentinel>
-  friend constexpr bool detail::scan_plain_list(const char* p, const char* end, NodeMask& mask) noexcept;
-
   template <class Op>
   constexpr NodeMask& combine(const NodeMask& o, Op op) noexcept {
     for (std::size_t i = 0; i < word_count; ++i) words_[i] = op(words_[i], o.words_[i]);
     return *this;
   }
 
-  std::array<word_type, word_count> words_;  // set by every constructor (clear())
+  std::array<word_type, word_count> words_{};
 };
 
 // The result of NodeMask::parse_detailed(): usable in constant expressions, unlike result<T>.
@@ -542,57 +559,129 @@ class NodeListScanner {
 
   constexpr explicit NodeListScanner(std::string_view text) noexcept : text_(text) {}
 
-  constexpr ListError run(NodeMask& mask) noexcept {
-    for (std::size_t i = 0; i < text_.size(); ++i)
-      if (text_[i] == '\0') return fail(ListIssue::embedded_nul, 0, i, 1);
+  // Sets the listed nodes in mask; returns the first error (the mask then holds what came before).
+  constexpr ListError run(NodeMask& mask) const noexcept {
+    std::size_t stop = 0;
+    const ListError e = scan(mask, stop);
+    // A NUL byte anywhere is refused before any other error: the kernel reads a C string and
+    // would never see what follows it. The scan reads a NUL as the end of the text, so only a
+    // scan that failed, or that ended before the end of the text (at that NUL, or at a newline
+    // that ends the list), can have left one unseen: look for it then, not in every text.
+    if (e.failed() || stop < text_.size()) {
+      if (const std::size_t nul = text_.find('\0'); nul != std::string_view::npos)
+        return fail(ListIssue::embedded_nul, 0, nul, 1);
+    }
+    return e;
+  }
+
+ private:
+  // The transcription itself; on success *stop is where it ended. The position lives in a local,
+  // not in the scanner: the mask's words are unsigned long, as std::size_t is, so a member
+  // position would be reloaded from memory after every store to the mask.
+  constexpr ListError scan(NodeMask& mask, std::size_t& stop) const noexcept {
+    const std::string_view text = text_;
+    const std::size_t size = text.size();
+    // Reading past the end yields '\0', which is where the kernel's C string would end.
+    const auto at = [text, size](std::size_t i) {
+      return i < size ? static_cast<unsigned char>(text[i]) : static_cast<unsigned char>(0);
+    };
+    std::size_t pos = 0;
+    ListError failure{};
+
+    // bitmap_getnum(): 'N' is the last bit; otherwise base-10 digits, all of them consumed even
+    // after an overflow (the kernel's _parse_integer does the same).
+    const auto number = [&](std::uint32_t& out) {
+      unsigned char c = at(pos);
+      if (c == 'N') {
+        out = lastbit;
+        ++pos;
+        return true;
+      }
+      const std::size_t begin = pos;
+      std::uint64_t value = 0;  // at most 4294967295 * 10 + 9 before the check: no wrap
+      while (kernel_ctype::is_digit(c)) {
+        value = value * 10 + static_cast<std::uint64_t>(c - '0');
+        c = at(++pos);
+        if (value > 0xffffffffULL) {
+          while (kernel_ctype::is_digit(c)) c = at(++pos);
+          failure = fail(ListIssue::number_overflow, eoverflow, begin, pos - begin);
+          return false;
+        }
+      }
+      if (pos == begin) {
+        failure = fail(ListIssue::expected_number, einval, begin, c == 0 ? 0 : 1);
+        failure.found = static_cast<char>(c);
+        return false;
+      }
+      out = static_cast<std::uint32_t>(value);
+      return true;
+    };
+    const auto unexpected = [&] {
+      const unsigned char c = at(pos);
+      ListError e = fail(ListIssue::unexpected_character, einval, pos, c == 0 ? 0 : 1);
+      e.found = static_cast<char>(c);
+      return e;
+    };
 
     while (true) {
       // bitmap_find_region(): skip commas and whitespace ('\n' is whitespace here); only the
       // end of the string ends the list at this point.
-      while (region_separator(at(pos_))) ++pos_;
-      if (at(pos_) == 0) return {};
+      unsigned char c = at(pos);
+      while (region_separator(c)) c = at(++pos);
+      if (c == 0) {
+        stop = pos;
+        return {};
+      }
 
       // bitmap_parse_region()
-      const std::size_t region_column = pos_;
+      const std::size_t region_column = pos;
       std::uint32_t start = 0;
       std::uint32_t end = 0;
       std::uint32_t used = 0;
       std::uint32_t group = 0;
-      bool may_have_pattern = true;  // false on the kernel's `no_end` path (a single number)
       bool pattern = false;
-      if (ascii_lower(at(pos_)) == 'a' && ascii_lower(at(pos_ + 1)) == 'l' && ascii_lower(at(pos_ + 2)) == 'l') {
+      if (ascii_lower(c) == 'a' && ascii_lower(at(pos + 1)) == 'l' && ascii_lower(at(pos + 2)) == 'l') {
         end = lastbit;  // strncasecmp(str, "all", 3)
-        pos_ += 3;
+        pos += 3;
       } else {
-        if (!number(start)) return error_;
-        if (end_of_region(at(pos_))) {
-          end = start;
-          may_have_pattern = false;
-        } else if (at(pos_) != '-') {
-          return unexpected();
-        } else {
-          ++pos_;
-          if (!number(end)) return error_;
+        if (!number(start)) return failure;
+        c = at(pos);
+        if (end_of_region(c)) {
+          // The kernel's `no_end` path: one node, no stride. bitmap_check_region() below would
+          // find start == end, and group = end + 1, zero only for 4294967295 (EINVAL); any other
+          // node beyond the mask is ERANGE.
+          if (start >= nbits)
+            return fail(ListIssue::node_out_of_range, start == 0xffffffffU ? einval : erange, region_column,
+                        pos - region_column, start);
+          mask.words_[start / NodeMask::word_bits] |= NodeMask::bit(start);
+          if (end_of_str(c)) {  // '\n' after a region ends the whole list
+            stop = pos;
+            return {};
+          }
+          continue;
         }
+        if (c != '-') return unexpected();
+        ++pos;
+        if (!number(end)) return failure;
       }
-      if (may_have_pattern && !end_of_region(at(pos_))) {
-        if (at(pos_) != ':') return unexpected();
-        ++pos_;
-        if (!number(used)) return error_;
-        if (at(pos_) != '/') return unexpected();
-        ++pos_;
-        if (!number(group)) return error_;
+      if (!end_of_region(at(pos))) {
+        if (at(pos) != ':') return unexpected();
+        ++pos;
+        if (!number(used)) return failure;
+        if (at(pos) != '/') return unexpected();
+        ++pos;
+        if (!number(group)) return failure;
         pattern = true;  // the kernel returns here without looking at what follows
       }
       bool last_region = false;
       if (!pattern) {
         used = end + 1u;  // unsigned int: wraps to 0 for end == 4294967295, as in the kernel
         group = end + 1u;
-        last_region = end_of_str(at(pos_));  // '\n' after a region ends the whole list
+        last_region = end_of_str(at(pos));  // '\n' after a region ends the whole list
       }
 
       // bitmap_check_region()
-      const std::size_t region_length = pos_ - region_column;
+      const std::size_t region_length = pos - region_column;
       if (start > end) return fail(ListIssue::reversed_range, einval, region_column, region_length, start, end);
       if (group == 0) {
         // Without a stride the group is end + 1, which is zero only for end == 4294967295: the
@@ -605,175 +694,56 @@ class NodeListScanner {
 
       // bitmap_set_region(): `first += group` in unsigned int, wrap-around included. The loop
       // ends: a group below 1024 climbs past `end`, a group near 2^32 walks down and wraps to a
-      // huge value, anything between jumps past `end` at once (at most 1025 rounds).
+      // huge value, anything between jumps past `end` at once (at most 1025 rounds). Without a
+      // stride it runs once. The ranges lie below nbits, so set_range cannot refuse them.
       for (std::uint32_t first = start; first <= end; first += group) {
         const std::uint32_t left = end - first + 1u;
-        mask.set_range(first, left < used ? left : used);
+        static_cast<void>(mask.set_range(first, left < used ? left : used));
       }
-      if (last_region) return {};
+      if (last_region) {
+        stop = pos;
+        return {};
+      }
     }
   }
 
- private:
   // The errnos bitmap_parselist() returns (negated there), as ListError::kernel_errno reports them.
   static constexpr int einval = EINVAL;
   static constexpr int erange = ERANGE;
   static constexpr int eoverflow = EOVERFLOW;
 
-  constexpr unsigned char at(std::size_t i) const noexcept {
-    return i < text_.size() ? static_cast<unsigned char>(text_[i]) : static_cast<unsigned char>(0);
-  }
   static constexpr unsigned char ascii_lower(unsigned char c) noexcept {
     return (c >= 'A' && c <= 'Z') ? static_cast<unsigned char>(c + ('a' - 'A')) : c;
   }
-  static constexpr bool end_of_str(unsigned char c) noexcept { return c == 0 || c == '\n'; }
-  static constexpr bool region_separator(unsigned char c) noexcept { return kernel_ctype::is_space(c) || c == ','; }
-  static constexpr bool end_of_region(unsigned char c) noexcept { return region_separator(c) || end_of_str(c); }
+  // What each byte is to the scanner, looked up rather than compared: the separator test runs at
+  // every region boundary and for the byte after every number.
+  static constexpr unsigned char separator = 1;  // ',' or kernel isspace
+  static constexpr unsigned char string_end = 2;  // NUL or '\n'
+  static constexpr std::array<unsigned char, 256> classes = [] {
+    std::array<unsigned char, 256> t{};
+    for (unsigned c = 0; c < 256; ++c) {
+      const auto u = static_cast<unsigned char>(c);
+      if (u == ',' || kernel_ctype::is_space(u)) t[c] |= separator;
+      if (u == 0 || u == '\n') t[c] |= string_end;
+    }
+    return t;
+  }();
+  static constexpr bool end_of_str(unsigned char c) noexcept { return (classes[c] & string_end) != 0; }
+  static constexpr bool region_separator(unsigned char c) noexcept { return (classes[c] & separator) != 0; }
+  static constexpr bool end_of_region(unsigned char c) noexcept { return classes[c] != 0; }
 
-  // bitmap_getnum(): 'N' is the last bit; otherwise base-10 digits, all of them consumed even
-  // after an overflow (the kernel's _parse_integer does the same).
-  constexpr bool number(std::uint32_t& out) noexcept {
-    if (at(pos_) == 'N') {
-      out = lastbit;
-      ++pos_;
-      return true;
-    }
-    const std::size_t begin = pos_;
-    std::uint64_t value = 0;
-    bool overflow = false;
-    while (kernel_ctype::is_digit(at(pos_))) {
-      if (!overflow) {
-        value = value * 10 + static_cast<std::uint64_t>(at(pos_) - '0');
-        overflow = value > 0xffffffffULL;
-      }
-      ++pos_;
-    }
-    if (pos_ == begin) {
-      fail(ListIssue::expected_number, einval, begin, at(begin) == 0 ? 0 : 1);
-      error_.found = static_cast<char>(at(begin));
-      return false;
-    }
-    if (overflow) {
-      fail(ListIssue::number_overflow, eoverflow, begin, pos_ - begin);
-      return false;
-    }
-    out = static_cast<std::uint32_t>(value);
-    return true;
-  }
-
-  constexpr ListError unexpected() noexcept {
-    fail(ListIssue::unexpected_character, einval, pos_, at(pos_) == 0 ? 0 : 1);
-    error_.found = static_cast<char>(at(pos_));
-    return error_;
-  }
-
-  constexpr ListError fail(ListIssue issue, int kernel_errno, std::size_t column, std::size_t length,
-                           std::uint32_t first = 0, std::uint32_t second = 0) noexcept {
-    error_ = ListError{issue, kernel_errno, column, length, first, second, '\0'};
-    return error_;
+  static constexpr ListError fail(ListIssue issue, int kernel_errno, std::size_t column, std::size_t length,
+                                  std::uint32_t first = 0, std::uint32_t second = 0) noexcept {
+    return ListError{issue, kernel_errno, column, length, first, second, '\0'};
   }
 
   std::string_view text_;
-  std::size_t pos_ = 0;
-  ListError error_{};
 };
-
-// The fast path for what people and the kernel actually write: decimal nodes below 1024, a-b
-// ranges with a <= b, and commas ("0-3,8,10-11"). For such text bitmap_parselist() can neither
-// fail nor do anything else than set those nodes, so the result is the same; anything else (a
-// space, a newline, 'all', 'N', a stride, a bigger number, a reversed range, a NUL, any other
-// byte) returns false and the text goes through NodeListScanner, which has the whole grammar and
-// the exact error. `mask` must be empty on entry.
-// Sentinel: the text is followed by a NUL, so reading one byte past it is fine and the end checks
-// fold into the character checks (the hot loop loses a compare and a branch per character).
-template <bool Sentinel>
-constexpr bool scan_plain_list(const char* p, const char* const end, NodeMask& mask) noexcept {
-  const auto peek = [&]() -> char {
-    if constexpr (Sentinel) return *p;
-    else return p == end ? '\0' : *p;
-  };
-  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
-  // Reads a number of at most four digits below 1024 at p; false (bail out) for anything else,
-  // including longer spellings such as "00005", which the scanner handles. Unrolled: each of the
-  // three "another digit?" branches is predicted on its own.
-  const auto number = [&](std::size_t& value) {
-    if (!digit(peek())) return false;
-    std::size_t v = static_cast<std::size_t>(*p++ - '0');
-    if (digit(peek())) {
-      v = v * 10 + static_cast<std::size_t>(*p++ - '0');
-      if (digit(peek())) {
-        v = v * 10 + static_cast<std::size_t>(*p++ - '0');
-        if (digit(peek())) {
-          v = v * 10 + static_cast<std::size_t>(*p++ - '0');
-          if (digit(peek())) return false;
-        }
-      }
-    }
-    value = v;
-    return v < NodeMask::capacity;
-  };
-  // Nodes and ranges inside one word are collected in a register and written when the word
-  // changes: lists like "0,2,4,..." would otherwise chain read-modify-writes of one memory word.
-  using word_type = NodeMask::word_type;
-  constexpr std::size_t word_bits = NodeMask::word_bits;
-  std::size_t word = 0;
-  word_type bits = 0;
-  while (true) {
-    char c = peek();
-    if (c == ',') {
-      ++p;
-      continue;
-    }
-    if (c == '\0') break;  // the end, or a NUL inside the text (refused below)
-    std::size_t first = 0;
-    if (!number(first)) return false;
-    std::size_t last = first;
-    c = peek();
-    if (c != ',' && c != '\0') {
-      if (c != '-') return false;
-      ++p;
-      if (!number(last) || last < first) return false;
-      c = peek();
-      if (c != ',' && c != '\0') return false;
-    }
-    if (c == ',') ++p;  // the usual separator, taken here rather than by another loop round
-    if (first / word_bits != last / word_bits) {
-      mask.set_range(first, last - first + 1);
-      continue;
-    }
-    if (first / word_bits != word) {
-      mask.words_[word] |= bits;
-      word = first / word_bits;
-      bits = 0;
-    }
-    // Bits first..last of the word; 2 << 63 wraps to 0, which still gives the right mask.
-    bits |= (word_type{2} << (last % word_bits)) - (word_type{1} << (first % word_bits));
-  }
-  if (p != end) return false;  // stopped at a NUL inside the text: the scanner reports it
-  mask.words_[word] |= bits;
-  return true;
-}
-
-constexpr bool parse_plain_list(std::string_view text, NodeMask& mask) noexcept {
-  constexpr std::size_t copy_limit = 256;  // what a policy text from tmpfs or procfs is at most
-  // Short texts are scanned in place: for them the copy costs more than the end checks it saves
-  // (tests/bench/nodelist_parse: "5" 18 -> 13 ns, "1000,1010,1023" 30 -> 24 ns).
-  constexpr std::size_t copy_from = 24;
-  if (!std::is_constant_evaluated() && text.size() >= copy_from && text.size() < copy_limit) {
-    char terminated[copy_limit];
-    std::char_traits<char>::copy(terminated, text.data(), text.size());
-    terminated[text.size()] = '\0';
-    return scan_plain_list<true>(terminated, terminated + text.size(), mask);
-  }
-  return scan_plain_list<false>(text.data(), text.data() + text.size(), mask);
-}
 
 }  // namespace detail
 
 constexpr ListParse NodeMask::parse_detailed(std::string_view text) noexcept {
   ListParse out;
-  if (detail::parse_plain_list(text, out.nodes)) return out;
-  out.nodes.clear();
   detail::NodeListScanner scanner(text);
   out.error = scanner.run(out.nodes);
   if (out.error.failed()) out.nodes.clear();
@@ -781,17 +751,13 @@ constexpr ListParse NodeMask::parse_detailed(std::string_view text) noexcept {
 }
 
 inline result<NodeMask> NodeMask::parse(std::string_view text, ListError* error) noexcept {
-  // Built in place and returned from one variable (NRVO): the 128-byte mask is never copied,
-  // which is most of the cost of parsing a short list.
+  // The scanner writes straight into the result, which is returned from this one variable: no
+  // copy of the 128-byte mask on the way out.
   result<NodeMask> parsed{std::in_place_type<NodeMask>};
-  ListError found{};
-  if (!detail::parse_plain_list(text, parsed.assume_value())) {
-    parsed.assume_value().clear();
-    detail::NodeListScanner scanner(text);
-    found = scanner.run(parsed.assume_value());
-    if (found.failed()) parsed = found.code();
-  }
+  detail::NodeListScanner scanner(text);
+  const ListError found = scanner.run(parsed.assume_value());
   if (error != nullptr) *error = found;
+  if (found.failed()) parsed = found.code();
   return parsed;
 }
 

@@ -48,15 +48,17 @@ class ModeFlags {
   [[nodiscard]] constexpr bool has(ModeFlag f) const noexcept { return (bits_ & static_cast<std::uint16_t>(f)) != 0; }
   [[nodiscard]] constexpr bool empty() const noexcept { return bits_ == 0; }
   [[nodiscard]] constexpr std::uint16_t bits() const noexcept { return bits_; }
+  // False when a bit outside MPOL_MODE_FLAGS is set (a ModeFlag cast from another number):
+  // Policy::make refuses such flags with errc::unknown_flag.
+  [[nodiscard]] constexpr bool known() const noexcept { return (bits_ & ~legal_bits) == 0; }
 
   // Keeps the bits inside MPOL_MODE_FLAGS; *ok tells whether any other bit was set.
   static constexpr ModeFlags from_bits(std::uint16_t bits, bool* ok) noexcept {
-    ModeFlags f;
-    f.bits_ = static_cast<std::uint16_t>(bits & legal_bits);
     if (ok != nullptr) *ok = (bits & ~legal_bits) == 0;
-    return f;
+    return raw(bits & legal_bits);
   }
 
+  // Every bit is kept, known or not, so that validation sees what the caller passed.
   friend constexpr ModeFlags operator|(ModeFlags a, ModeFlags b) noexcept { return raw(a.bits_ | b.bits_); }
   friend constexpr ModeFlags operator&(ModeFlags a, ModeFlags b) noexcept { return raw(a.bits_ & b.bits_); }
   constexpr ModeFlags& operator|=(ModeFlags o) noexcept { return *this = *this | o; }
@@ -65,7 +67,7 @@ class ModeFlags {
  private:
   static constexpr ModeFlags raw(unsigned bits) noexcept {
     ModeFlags f;
-    f.bits_ = static_cast<std::uint16_t>(bits & legal_bits);
+    f.bits_ = static_cast<std::uint16_t>(bits);
     return f;
   }
   std::uint16_t bits_ = 0;
@@ -101,7 +103,18 @@ inline constexpr std::array<ModeTraits, mode_count> mode_table{{
     {Mode::weighted_interleave, "weighted interleave", "weighted-interleave", NodeRule::optional_memory, false, true},
 }};
 
-constexpr const ModeTraits& traits(Mode m) noexcept { return mode_table[static_cast<std::size_t>(m)]; }
+// What traits() answers for a value outside the table (a Mode cast from another number): a mode
+// that takes nothing, so that no rule can accept it.
+inline constexpr ModeTraits unknown_mode_traits{static_cast<Mode>(mode_count), "unknown", "unknown",
+                                                NodeRule::forbidden, false, false};
+
+// True for the modes of mode_table (the kernel's 0 .. MPOL_MAX - 1).
+[[nodiscard]] constexpr bool is_known(Mode m) noexcept { return static_cast<std::size_t>(m) < mode_count; }
+
+// The rules of mode m; unknown_mode_traits for a value outside the table, never out of bounds.
+[[nodiscard]] constexpr const ModeTraits& traits(Mode m) noexcept {
+  return is_known(m) ? mode_table[static_cast<std::size_t>(m)] : unknown_mode_traits;
+}
 
 // The raw form the syscalls use: `int mode` with the flags ORed in, plus the node mask.
 struct RawPolicy {
@@ -110,56 +123,55 @@ struct RawPolicy {
   friend constexpr bool operator==(const RawPolicy&, const RawPolicy&) noexcept = default;
 };
 
+class Policy;
+
+namespace detail {
+
+// Whose policy is being checked: a request (Policy::make, parse_policy), held to the rules
+// mpol_new() applies to a new policy; or a state the kernel reported (Policy::from_raw), which
+// exists and is accepted as it is.
+enum class PolicySource : std::uint8_t { request, kernel };
+
+// The verdict of the one validator: the policy to build, or the rule it breaks. Small on
+// purpose: the nodes stay with the caller, and the policy is built once, where it is returned.
+struct PolicyVerdict {
+  errc error = errc::ok;
+  Mode mode = Mode::default_policy;  // what the policy is (prefer without a node: local)
+  ModeFlags flags;                   // its flags (default drops them, as the kernel does)
+  bool keeps_nodes = false;          // false: the policy has no nodes (default, local)
+  ModeFlags flags_at_fault;          // flag_not_allowed: the flags the mode does not take
+};
+
+constexpr PolicyVerdict check_policy(Mode mode, ModeFlags flags, const NodeMask& nodes, PolicySource source) noexcept;
+constexpr Policy build_policy(const PolicyVerdict& verdict, const NodeMask& nodes) noexcept;
+
+}  // namespace detail
+
 class Policy {
  public:
   // The default policy: no nodes, no flags.
   constexpr Policy() noexcept = default;
 
   // Validating factory with the kernel's rules (mpol_new + sanitize_mpol_flags):
-  //  - static and relative exclude each other; balancing only with bind and prefer (many);
+  //  - a mode or flag bit the kernel does not know: errc::unknown_mode / errc::unknown_flag;
+  //  - static and relative exclude each other; balancing only with bind and prefer (many)
+  //    (errc::flag_not_allowed);
   //  - default: no nodes (flags are dropped, as the kernel drops them);
   //  - local: no nodes, no static/relative;
-  //  - prefer: no nodes means local (not with static/relative); otherwise exactly one node
+  //  - prefer: no nodes means local (then no static/relative); otherwise exactly one node
   //    (the kernel silently keeps the first of several: we refuse instead of guessing);
   //  - bind, interleave, weighted interleave, prefer (many): at least one node.
   // Whether the nodes have memory or lie in a task's cpuset depends on the system and the target
   // and is checked by the kernel (and by parse_policy against a topology).
-  static result<Policy> make(Mode mode, ModeFlags flags = {}, const NodeMask& nodes = {}) noexcept {
-    const ModeTraits& t = traits(mode);
-    if (flags.has(ModeFlag::static_nodes) && flags.has(ModeFlag::relative_nodes)) return errc::conflicting_flags;
-    if (flags.has(ModeFlag::numa_balancing) && !t.allows_balancing) return errc::unknown_flag;
-    switch (t.nodes) {
-      case NodeRule::forbidden:
-        if (nodes.any()) return errc::nodes_forbidden;
-        if (mode == Mode::default_policy) return Policy{};
-        if (flags.has(ModeFlag::static_nodes) || flags.has(ModeFlag::relative_nodes)) return errc::unknown_flag;
-        return Policy{mode, flags, nodes};
-      case NodeRule::optional_local:
-        if (nodes.empty()) {
-          if (flags.has(ModeFlag::static_nodes) || flags.has(ModeFlag::relative_nodes)) return errc::empty_nodes;
-          return Policy{Mode::local, flags, nodes};
-        }
-        if (nodes.count() != 1) return errc::single_node_required;
-        return Policy{mode, flags, nodes};
-      case NodeRule::optional_memory:
-      case NodeRule::required:
-        if (nodes.empty()) return errc::empty_nodes;
-        return Policy{mode, flags, nodes};
-    }
-    return errc::unknown_mode;
-  }
+  [[nodiscard]] static result<Policy> make(Mode mode, ModeFlags flags = {}, const NodeMask& nodes = {}) noexcept;
 
   // Decodes what get_mempolicy(2)/get_task_mempolicy report: the flags are masked off the mode
-  // before it is interpreted (numactl --show prints "policy: [8194]" because it does not).
-  static result<Policy> from_raw(int mode_and_flags, const NodeMask& nodes) noexcept {
-    const auto bits = static_cast<unsigned>(mode_and_flags);
-    const unsigned mode_bits = bits & ~static_cast<unsigned>(ModeFlags::legal_bits);
-    if (mode_and_flags < 0 || mode_bits >= mode_count) return errc::unknown_mode;
-    bool ok = true;
-    const ModeFlags flags = ModeFlags::from_bits(static_cast<std::uint16_t>(bits & ModeFlags::legal_bits), &ok);
-    if (!ok) return errc::unknown_flag;
-    return make(static_cast<Mode>(mode_bits), flags, nodes);
-  }
+  // before it is interpreted (numactl --show prints "policy: [8194]" because it does not). Every
+  // state the kernel can hold decodes, including those a request could not create: the kernel
+  // reports only the first nr_node_ids bits of a static or relative mask, so `bind=relative` with
+  // relative nodes past the machine's node count reads back with few or no nodes.
+  // Errors: errc::unknown_mode / errc::unknown_flag for a mode or flag of a newer kernel.
+  [[nodiscard]] static result<Policy> from_raw(int mode_and_flags, const NodeMask& nodes) noexcept;
 
   [[nodiscard]] constexpr RawPolicy to_raw() const noexcept {
     return {static_cast<int>(static_cast<unsigned>(mode_) | flags_.bits()), nodes_};
@@ -173,12 +185,90 @@ class Policy {
 
  private:
   constexpr Policy(Mode m, ModeFlags f, const NodeMask& n) noexcept : mode_(m), flags_(f), nodes_(n) {}
+  friend constexpr Policy detail::build_policy(const detail::PolicyVerdict&, const NodeMask&) noexcept;
 
   Mode mode_ = Mode::default_policy;
   ModeFlags flags_;
   NodeMask nodes_;
 };
 
+namespace detail {
+
+// The one validator, shared by Policy::make, parse_policy (which adds the text's own rules) and
+// Policy::from_raw. Checks in the order the kernel's parser meets them, so every caller names the
+// same first error for the same policy.
+constexpr PolicyVerdict check_policy(Mode mode, ModeFlags flags, const NodeMask& nodes, PolicySource source) noexcept {
+  PolicyVerdict v;
+  const auto fail = [&v](errc e, ModeFlags at_fault = {}) {
+    v.error = e;
+    v.flags_at_fault = at_fault;
+    return v;
+  };
+  const auto accept = [&v](Mode m, ModeFlags f, bool keeps_nodes) {
+    v.mode = m;
+    v.flags = f;
+    v.keeps_nodes = keeps_nodes;
+    return v;
+  };
+  const bool request = source == PolicySource::request;
+  if (!is_known(mode)) return fail(errc::unknown_mode);
+  if (!flags.known()) return fail(errc::unknown_flag);
+  const ModeTraits& t = traits(mode);
+  const ModeFlags static_relative = flags & (ModeFlag::static_nodes | ModeFlag::relative_nodes);
+  if (flags.has(ModeFlag::static_nodes) && flags.has(ModeFlag::relative_nodes)) return fail(errc::conflicting_flags);
+  if (flags.has(ModeFlag::numa_balancing) && !t.allows_balancing && request)
+    return fail(errc::flag_not_allowed, ModeFlag::numa_balancing);
+  switch (t.nodes) {
+    case NodeRule::forbidden:
+      // The kernel reports no nodes for these modes: any bits it left are not part of the policy.
+      if (nodes.any() && request) return fail(errc::nodes_forbidden);
+      if (mode == Mode::default_policy) return accept(mode, {}, false);  // flags dropped, as the kernel drops them
+      if (!static_relative.empty() && request) return fail(errc::flag_not_allowed, static_relative);
+      return accept(mode, flags, false);
+    case NodeRule::optional_local:
+      if (nodes.empty()) {
+        // prefer without a node is local allocation
+        if (static_relative.empty()) return accept(Mode::local, flags, false);
+        // A request: prefer without a node is local, which takes no static/relative flag. A kernel
+        // state: a static or relative node past the machine's node count, not reported.
+        if (request) return fail(errc::flag_not_allowed, static_relative);
+      } else if (nodes.count() != 1 && request) {
+        return fail(errc::single_node_required);
+      }
+      return accept(mode, flags, true);
+    case NodeRule::optional_memory:
+    case NodeRule::required:
+      if (nodes.empty() && request) return fail(errc::empty_nodes);
+      return accept(mode, flags, true);
+  }
+  return fail(errc::unknown_mode);
+}
+
+// The policy a successful verdict describes.
+constexpr Policy build_policy(const PolicyVerdict& verdict, const NodeMask& nodes) noexcept {
+  if (verdict.keeps_nodes) return Policy{verdict.mode, verdict.flags, nodes};
+  return Policy{verdict.mode, verdict.flags, NodeMask{}};
+}
+
+}  // namespace detail
+
+inline result<Policy> Policy::make(Mode mode, ModeFlags flags, const NodeMask& nodes) noexcept {
+  const detail::PolicyVerdict v = detail::check_policy(mode, flags, nodes, detail::PolicySource::request);
+  if (v.error != errc::ok) return v.error;
+  return detail::build_policy(v, nodes);
+}
+
+inline result<Policy> Policy::from_raw(int mode_and_flags, const NodeMask& nodes) noexcept {
+  if (mode_and_flags < 0) return errc::unknown_mode;
+  const auto bits = static_cast<unsigned>(mode_and_flags);
+  const unsigned mode_bits = bits & ~static_cast<unsigned>(ModeFlags::legal_bits);
+  if (mode_bits >= mode_count) return errc::unknown_mode;
+  const detail::PolicyVerdict v = detail::check_policy(
+      static_cast<Mode>(mode_bits), ModeFlags::from_bits(static_cast<std::uint16_t>(bits & ModeFlags::legal_bits), nullptr),
+      nodes, detail::PolicySource::kernel);
+  if (v.error != errc::ok) return v.error;
+  return detail::build_policy(v, nodes);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Text form: the kernel's mpol_parse_str() grammar and mpol_to_str() printing (Linux 6.12,
@@ -238,9 +328,9 @@ enum class PolicyIssue : std::uint8_t {
   embedded_nul,          // errc::invalid_syntax
   unknown_mode,          // errc::unknown_mode
   unknown_flag,          // errc::unknown_flag: not static/relative (kernel), nor balancing (extended)
-  duplicate_flag,        // errc::unknown_flag: a flag listed twice (extended)
+  duplicate_flag,        // errc::invalid_syntax: a flag listed twice (extended)
   conflicting_flags,     // errc::conflicting_flags: static and relative together (extended)
-  flag_not_allowed,      // errc::unknown_flag: balancing outside bind/prefer (many); static or
+  flag_not_allowed,      // errc::flag_not_allowed: balancing outside bind/prefer (many); static or
                          //   relative with local, or with prefer without a node (= local)
   node_list,             // list.code(): the node list is malformed, see `list`
   nodes_required,        // errc::nodes_required: bind, prefer (many) without ':'
@@ -291,9 +381,9 @@ struct PolicyDiagnostic {
       case PolicyIssue::none: return errc::ok;
       case PolicyIssue::embedded_nul: return errc::invalid_syntax;
       case PolicyIssue::unknown_mode: return errc::unknown_mode;
-      case PolicyIssue::unknown_flag:
-      case PolicyIssue::duplicate_flag:
-      case PolicyIssue::flag_not_allowed: return errc::unknown_flag;
+      case PolicyIssue::unknown_flag: return errc::unknown_flag;
+      case PolicyIssue::duplicate_flag: return errc::invalid_syntax;
+      case PolicyIssue::flag_not_allowed: return errc::flag_not_allowed;
       case PolicyIssue::conflicting_flags: return errc::conflicting_flags;
       case PolicyIssue::node_list: return list.code();
       case PolicyIssue::nodes_required: return errc::nodes_required;
@@ -305,7 +395,7 @@ struct PolicyDiagnostic {
     return errc::invalid_syntax;
   }
 
-  // The error message (e.g. "node 7 has no memory on this system (nodes with memory: 0-2)"),
+  // The error message (e.g. "node 7 has no memory (nodes with memory: 0-2)"),
   // or, after a successful parse, the warnings (empty text when there are none). Heap-free into
   // `out`, NUL-terminated and cut to fit; returns the number of characters stored.
   std::size_t format(std::span<char> out) const noexcept {
@@ -606,38 +696,29 @@ inline result<Policy> parse_policy(std::string_view text, const NodeMask& nodes_
     nodes = nodes_with_memory;  // "Default to online nodes with memory if no nodelist"
   }
 
-  // Flags against the mode (sanitize_mpol_flags, mpol_new). prefer without a node becomes local,
-  // so local's rule applies to it.
-  if (flags.has(ModeFlag::numa_balancing) && !mode.allows_balancing) {
-    d.flags = ModeFlag::numa_balancing;
-    return fail(PolicyIssue::flag_not_allowed, parts.flags_column, parts.flags.size());
+  // Flags against the mode, prefer without a node, empty node sets: the rules every policy obeys,
+  // from the one validator. Only where they point in the text is the parser's business.
+  const detail::PolicyVerdict verdict = detail::check_policy(mode.mode, flags, nodes, detail::PolicySource::request);
+  switch (verdict.error) {
+    case errc::ok: break;
+    case errc::flag_not_allowed:
+      d.flags = verdict.flags_at_fault;
+      return fail(PolicyIssue::flag_not_allowed, parts.flags_column, parts.flags.size());
+    case errc::conflicting_flags: return fail(PolicyIssue::conflicting_flags, parts.flags_column, parts.flags.size());
+    case errc::empty_nodes:
+      if (!parts.has_nodes) {
+        d.nodes_with_memory = nodes_with_memory;
+        return fail(PolicyIssue::empty_nodes, parts.mode.size(), 0);
+      }
+      return fail(PolicyIssue::empty_nodes, parts.nodes_column, parts.nodes.size());
+    case errc::nodes_forbidden:
+      return fail(PolicyIssue::nodes_forbidden, parts.nodes_column - 1, parts.nodes.size() + 1);
+    case errc::single_node_required:
+      return fail(PolicyIssue::single_node_required, parts.nodes_column, parts.nodes.size());
+    default:  // unknown mode or flag bits: the text's own checks above never let them through
+      return fail(PolicyIssue::unknown_mode, 0, parts.mode.size());
   }
-  const ModeTraits& effective = (mode.nodes == NodeRule::optional_local && !parts.has_nodes) ? traits(Mode::local) : mode;
-  const ModeFlags static_relative = flags & (ModeFlag::static_nodes | ModeFlag::relative_nodes);
-  if (!static_relative.empty() && !effective.allows_static_relative) {
-    d.flags = static_relative;
-    return fail(PolicyIssue::flag_not_allowed, parts.flags_column, parts.flags.size());
-  }
-  if (nodes.empty() && mode.nodes != NodeRule::forbidden && !(mode.nodes == NodeRule::optional_local && !parts.has_nodes)) {
-    if (!parts.has_nodes) {
-      d.nodes_with_memory = nodes_with_memory;
-      return fail(PolicyIssue::empty_nodes, parts.mode.size(), 0);
-    }
-    return fail(PolicyIssue::empty_nodes, parts.nodes_column, parts.nodes.size());
-  }
-
-  result<Policy> policy = Policy::make(mode.mode, flags, nodes);
-  if (!policy) {
-    // Unreachable while the checks above mirror Policy::make; kept so that a rule added to the
-    // factory can never be bypassed by the text form.
-    const std::error_code ec = policy.error();
-    d.issue = ec == errc::empty_nodes          ? PolicyIssue::empty_nodes
-              : ec == errc::conflicting_flags  ? PolicyIssue::conflicting_flags
-              : ec == errc::nodes_forbidden    ? PolicyIssue::nodes_forbidden
-              : ec == errc::single_node_required ? PolicyIssue::single_node_required
-                                               : PolicyIssue::flag_not_allowed;
-    return policy;
-  }
+  const Policy policy = detail::build_policy(verdict, nodes);
 
   if (newline_stripped) {
     const bool relevant = mode_last || (parts.flags_last && parts.has_flags) ||
@@ -686,7 +767,7 @@ constexpr void PolicyDiagnostic::write(detail::TextWriter& w) const noexcept {
         next();
         w.put("the kernel keeps the trailing newline in the text it compares");
       }
-      w.put(" (to_string(policy) gives the kernel's form)");
+      w.put(" (print the policy to get the kernel's form)");
       return;
     }
     case PolicyIssue::embedded_nul:
@@ -702,7 +783,7 @@ constexpr void PolicyDiagnostic::write(detail::TextWriter& w) const noexcept {
           quoted_token();
           w.put(": that is numactl's name, the kernel's is '");
           w.put(t.kernel_name);
-          w.put("' (Dialect::extended accepts both)");
+          w.put("' (the extended dialect accepts both)");
           is_alias = true;
         }
       if (is_alias) return;
@@ -735,7 +816,7 @@ constexpr void PolicyDiagnostic::write(detail::TextWriter& w) const noexcept {
         w.put(" (expected static, relative or balancing, several joined with '|')");
       } else if (token.view() == "balancing") {
         w.put("mode flag 'balancing' is printed by the kernel but mpol_parse_str cannot parse it "
-              "(expected 'static' or 'relative'; Dialect::extended accepts it)");
+              "(expected 'static' or 'relative'; the extended dialect accepts it)");
       } else if (token.view().find('|') != std::string_view::npos) {
         w.put("mode flags ");
         quoted_token();
@@ -801,7 +882,7 @@ constexpr void PolicyDiagnostic::write(detail::TextWriter& w) const noexcept {
     case PolicyIssue::node_without_memory:
       w.put("node ");
       w.put_uint(node);
-      w.put(" has no memory on this system (");
+      w.put(" has no memory (");
       if (nodes_with_memory.empty()) {
         w.put("no node has memory)");
       } else {

@@ -47,6 +47,27 @@ constexpr MbindFlags operator|(MbindFlag a, MbindFlag b) noexcept { return Mbind
 
 namespace detail {
 
+// The one decoder of a get call: `get(int* mode, KernelMaskOut out)` is get_mempolicy(2) or
+// get_task_mempolicy with the mask buffer NodeMask::kernel_out() describes. A "success" that left
+// the mode unwritten did not come from the kernel (a seccomp ERRNO(0), a supervisor faking the
+// call): EIO rather than a policy made of whatever the buffer held.
+template <class Get>
+result<Policy> read_policy(const Get& get) noexcept {
+  NodeMask nodes;
+  int mode = -1;
+  TASKMPOL_TRYV(get(&mode, nodes.kernel_out()));
+  if (mode < 0) return posix_error(EIO);
+  return Policy::from_raw(mode, nodes);
+}
+
+// The same for a call that answers a node set (MPOL_F_MEMS_ALLOWED): `get(KernelMaskOut out)`.
+template <class Get>
+result<NodeMask> read_mask(const Get& get) noexcept {
+  NodeMask nodes;
+  TASKMPOL_TRYV(get(nodes.kernel_out()));
+  return nodes;
+}
+
 // The kernel answers EINVAL for many reasons. The common one users cannot see is that every
 // requested node was masked off by the task's cpuset (Mems_allowed) or lacks memory: the kernel
 // ANDs the nodes with both and refuses an empty result. Name that cause when it is the cause.
@@ -54,14 +75,11 @@ inline std::error_code explain_policy_einval(const Policy& policy, std::error_co
   if (kernel_error != std::errc::invalid_argument) return kernel_error;
   // Relative nodes are indices into the allowed set, never outside it: nothing to explain.
   if (policy.nodes().empty() || policy.flags().has(ModeFlag::relative_nodes)) return kernel_error;
-  std::array<NodeMask::word_type, NodeMask::word_count> words{};
-  int ignored = 0;
-  const auto allowed = sys::get_mempolicy(&ignored, words.data(), NodeMask::kernel_maxnode, nullptr,
-                                          sys::mpol_f_mems_allowed);
-  if (!allowed) return kernel_error;
-  if (!policy.nodes().intersects(NodeMask::from_kernel(words, NodeMask::kernel_maxnode))) {
-    return errc::nodes_not_allowed;
-  }
+  const auto allowed = read_mask([](KernelMaskOut out) {
+    int ignored = 0;
+    return sys::get_mempolicy(&ignored, out.nmask, out.maxnode, nullptr, sys::mpol_f_mems_allowed);
+  });
+  if (allowed && !policy.nodes().intersects(allowed.assume_value())) return errc::nodes_not_allowed;
   return kernel_error;
 }
 
@@ -71,22 +89,14 @@ inline std::error_code explain_policy_einval(const Policy& policy, std::error_co
 // interpreted, and with static/relative flags the nodes are the ones the caller passed, as far as
 // the kernel reports them: get_mempolicy copies only the first nr_node_ids bits (rounded up to a
 // word, copy_nodes_to_user) and zeroes the rest, so a static or relative node number at or above
-// that is not reported (and a list made only of such numbers reads back empty: errc::empty_nodes).
+// that is not reported (Policy::from_raw still decodes what is left, possibly no node at all).
 // Errors: errc::unknown_mode / unknown_flag if a newer kernel reports a mode this library does not
-// know; EIO if the call "succeeded" without the kernel writing an answer (see below); otherwise
-// the kernel's errno.
+// know; EIO if the call "succeeded" without the kernel writing an answer; otherwise the kernel's
+// errno.
 [[nodiscard]] inline result<Policy> get_self_policy() noexcept {
-  // The hot path (see tests/bench/get_mempolicy.bench.cpp): the words are not zero-filled, which
-  // was most of the library's cost over the bare syscall. That is safe because the kernel writes
-  // *mode first and then the whole mask (kernel_get_mempolicy: put_user, then
-  // copy_nodes_to_user, which fills every requested word), failing the call if either faults. A
-  // "success" that left the mode unwritten did not come from the kernel (a seccomp ERRNO(0) or a
-  // supervisor faking the call): the words are then never read.
-  std::array<NodeMask::word_type, NodeMask::word_count> words;
-  int mode = -1;
-  TASKMPOL_TRYV(sys::get_mempolicy(&mode, words.data(), NodeMask::kernel_maxnode, nullptr, 0));
-  if (mode < 0) return detail::posix_error(EIO);
-  return Policy::from_raw(mode, NodeMask::from_kernel(words, NodeMask::kernel_maxnode));
+  return detail::read_policy([](int* mode, KernelMaskOut out) {
+    return sys::get_mempolicy(mode, out.nmask, out.maxnode, nullptr, 0);
+  });
 }
 
 // Sets the calling thread's policy (new allocations only; existing pages stay where they are).
@@ -103,20 +113,18 @@ inline std::error_code explain_policy_einval(const Policy& policy, std::error_co
 
 // The nodes the calling thread may allocate from (its cpuset's mems, MPOL_F_MEMS_ALLOWED).
 [[nodiscard]] inline result<NodeMask> self_mems_allowed() noexcept {
-  std::array<NodeMask::word_type, NodeMask::word_count> words{};
-  int ignored = 0;
-  TASKMPOL_TRYV(sys::get_mempolicy(&ignored, words.data(), NodeMask::kernel_maxnode, nullptr,
-                                   sys::mpol_f_mems_allowed));
-  return NodeMask::from_kernel(words, NodeMask::kernel_maxnode);
+  return detail::read_mask([](KernelMaskOut out) {
+    int ignored = 0;
+    return sys::get_mempolicy(&ignored, out.nmask, out.maxnode, nullptr, sys::mpol_f_mems_allowed);
+  });
 }
 
 // The policy that governs the page at addr: the VMA policy if the range has one (mbind), otherwise
 // the thread's policy (MPOL_F_ADDR). Errors: EFAULT when addr is not mapped.
 [[nodiscard]] inline result<Policy> get_self_policy_at(const void* addr) noexcept {
-  std::array<NodeMask::word_type, NodeMask::word_count> words{};
-  int mode = 0;
-  TASKMPOL_TRYV(sys::get_mempolicy(&mode, words.data(), NodeMask::kernel_maxnode, addr, sys::mpol_f_addr));
-  return Policy::from_raw(mode, NodeMask::from_kernel(words, NodeMask::kernel_maxnode));
+  return detail::read_policy([addr](int* mode, KernelMaskOut out) {
+    return sys::get_mempolicy(mode, out.nmask, out.maxnode, addr, sys::mpol_f_addr);
+  });
 }
 
 // The node that holds the page at addr (MPOL_F_NODE | MPOL_F_ADDR). The kernel faults the page in

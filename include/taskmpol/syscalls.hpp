@@ -1,10 +1,22 @@
 // SPDX-License-Identifier: MIT
-// The one seam between taskmpol and the kernel: every syscall(2) the library issues goes through
-// this header, and so does the detection of the task mempolicy series.
+// The one seam between taskmpol and the kernel. Every kernel entry the library makes -- syscall(2),
+// and the open/read/write/close/poll/fcntl/directory calls on procfs and sysfs files -- is written
+// TASKMPOL_KERNEL(name)(args...) in this header and nowhere else; the rest of the library calls
+// the wrappers below (one read_file, one write_file). The detection of the task mempolicy series
+// lives here too.
+//
+// Replacing the seam (tests only). TASKMPOL_KERNEL(name) expands to ::name. A test program may
+// define it, for the whole program (every translation unit, before any taskmpol header: the
+// wrappers are inline functions, one definition per program), to call a fake kernel instead, the
+// way {fmt}'s tests redefine FMT_POSIX_CALL. tests/support/fake_kernel.hpp is such a fake: it
+// injects EINTR, short writes, EFBIG, ENOSYS and a target that exits in mid-walk. The installed
+// headers carry no other hook: nothing a program can call at run time changes what the library
+// asks the kernel.
 //
 // Layering: this header knows kernel numbers, argument shapes and errno. It knows nothing of
-// Policy or NodeMask (callers pass the words and maxnode that NodeMask::kernel_arg() produced), so
-// policy.hpp and node_mask.hpp stay free of kernel calls and this header stays free of grammar.
+// Policy or NodeMask (callers pass the words and maxnode that NodeMask::kernel_arg() and
+// kernel_out() produce), so policy.hpp and node_mask.hpp stay free of kernel calls and this header
+// stays free of grammar.
 #pragma once
 
 #include <taskmpol/error.hpp>
@@ -17,6 +29,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <span>
 #include <string_view>
 #include <type_traits>
 #include <vector>
@@ -25,10 +38,13 @@
 #include <fcntl.h>
 #include <linux/types.h>
 #include <poll.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
+
+#ifndef TASKMPOL_KERNEL
+#define TASKMPOL_KERNEL(call) ::call
+#endif
 
 namespace taskmpol::sys {
 
@@ -46,10 +62,6 @@ inline constexpr unsigned long mpol_f_mems_allowed = 1UL << 2;  // MPOL_F_MEMS_A
 inline constexpr unsigned mpol_mf_strict = 1U << 0;    // MPOL_MF_STRICT
 inline constexpr unsigned mpol_mf_move = 1U << 1;      // MPOL_MF_MOVE
 inline constexpr unsigned mpol_mf_move_all = 1U << 2;  // MPOL_MF_MOVE_ALL
-
-// move_pages(2) flags.
-inline constexpr int mpol_mf_move_int = 1 << 1;      // MPOL_MF_MOVE, as move_pages' int flags
-inline constexpr int mpol_mf_move_all_int = 1 << 2;  // MPOL_MF_MOVE_ALL, as move_pages' int flags
 
 // ---------------------------------------------------------------------------------------------
 // Syscall numbers. The system header wins when it knows a call; the fallbacks follow liburing's
@@ -174,6 +186,9 @@ static_assert(sizeof(task_mbind_args) == task_mbind_args_size_v0, "task_mbind_ar
 static_assert(alignof(task_mbind_args) == 8, "the u64 fields must be 8-byte aligned on every ABI (i386 too)");
 static_assert(std::is_standard_layout_v<task_mbind_args> && std::is_trivially_copyable_v<task_mbind_args>);
 
+// ---------------------------------------------------------------------------------------------
+// The primitive entries: each is the only place its kernel call is spelled.
+
 namespace detail {
 
 // syscall(2) is variadic and the kernel reads every argument as a full register, so each argument is
@@ -197,49 +212,155 @@ template <class... Args>
 inline result<long> invoke(long number, Args... args) noexcept {
   long ret = 0;
   do {
-    ret = ::syscall(number, syscall_arg(args)...);
+    ret = TASKMPOL_KERNEL(syscall)(number, syscall_arg(args)...);
   } while (ret == -1 && errno == EINTR);
   if (ret == -1) return taskmpol::detail::posix_error(errno);
   return ret;
 }
 
-// Series detection state, and the test override, as a SeriesState value (0: not probed yet / no
-// override).
-inline std::atomic<int> series_cache{0};
-inline std::atomic<int> series_override{0};
-
 }  // namespace detail
 
-// Reads the whole of a small procfs or sysfs file below dirfd (AT_FDCWD: the path as given) into buf
-// (at most cap - 1 bytes, NUL terminated). Errors: the errno of open/read; EFBIG when the file does
-// not fit.
-inline result<std::size_t> read_proc_file(int dirfd, const char* name, char* buf, std::size_t cap) noexcept {
-  if (cap == 0) return taskmpol::detail::posix_error(EINVAL);
+// getpid(2). Cannot fail.
+[[nodiscard]] inline pid_t getpid() noexcept { return TASKMPOL_KERNEL(getpid)(); }
+
+// gettid(2). Cannot fail.
+[[nodiscard]] inline pid_t gettid() noexcept {
+  if constexpr (nr::gettid == nr::unavailable) {
+    return sys::getpid();
+  } else {
+    return static_cast<pid_t>(TASKMPOL_KERNEL(syscall)(nr::gettid));
+  }
+}
+
+// openat(2) with O_CLOEXEC added, retried on EINTR (AT_FDCWD: the path as given).
+inline result<int> open_at(int dirfd, const char* path, int flags) noexcept {
   int fd = -1;
   do {
-    fd = ::openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+    fd = TASKMPOL_KERNEL(openat)(dirfd, path, flags | O_CLOEXEC);
   } while (fd < 0 && errno == EINTR);
   if (fd < 0) return taskmpol::detail::posix_error(errno);
+  return fd;
+}
+
+// close(2), errno preserved. Its errors carry nothing to act on for the descriptors the library
+// holds (read-only files, O_PATH directories, pidfds), and the descriptor is gone either way.
+inline void close(int fd) noexcept {
+  if (fd < 0) return;
+  const int saved = errno;
+  TASKMPOL_KERNEL(close)(fd);
+  errno = saved;
+}
+
+// Whether path (below dirfd) exists: faccessat(2) F_OK, errno preserved.
+[[nodiscard]] inline bool exists(int dirfd, const char* path) noexcept {
+  const int saved = errno;
+  const bool present = TASKMPOL_KERNEL(faccessat)(dirfd, path, F_OK, 0) == 0;
+  errno = saved;
+  return present;
+}
+
+// The one reader of kernel files (procfs, sysfs): the whole of `path` below dirfd (AT_FDCWD: the
+// path as given) into buf, not NUL terminated; returns the number of bytes. Errors: the errno of
+// open/read; EFBIG when the file holds more than buf.size() bytes.
+inline result<std::size_t> read_file(int dirfd, const char* path, std::span<char> buf) noexcept {
+  TASKMPOL_TRY(fd, open_at(dirfd, path, O_RDONLY));
   std::size_t total = 0;
   int error = 0;
   while (true) {
-    const ssize_t n = ::read(fd, buf + total, cap - 1 - total);
+    // When buf is full, one more byte tells the end of the file from a file that does not fit.
+    char probe = 0;
+    const bool full = total == buf.size();
+    char* into = full ? &probe : buf.data() + total;
+    const ssize_t n = TASKMPOL_KERNEL(read)(fd, into, full ? 1 : buf.size() - total);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       error = errno;
       break;
     }
     if (n == 0) break;
-    total += static_cast<std::size_t>(n);
-    if (total == cap - 1) {
+    if (full) {
       error = EFBIG;
       break;
     }
+    total += static_cast<std::size_t>(n);
   }
-  ::close(fd);
-  buf[total] = '\0';
+  sys::close(fd);
   if (error != 0) return taskmpol::detail::posix_error(error);
   return total;
+}
+
+// The one writer of kernel files: text into `path` below dirfd with one write(2), as procfs and
+// sysfs attributes require (the whole value in one write at offset 0). truncate adds O_TRUNC, as
+// `echo x > file` does (sysfs ignores it; a plain file standing in for one needs it). Errors: the
+// errno of open/write; EIO when the kernel took only part of the text (the file refused the rest).
+inline result<void> write_file(int dirfd, const char* path, std::string_view text, bool truncate = false) noexcept {
+  TASKMPOL_TRY(fd, open_at(dirfd, path, O_WRONLY | (truncate ? O_TRUNC : 0)));
+  ssize_t n = -1;
+  do {
+    n = TASKMPOL_KERNEL(write)(fd, text.data(), text.size());
+  } while (n < 0 && errno == EINTR);
+  const int error = n < 0 ? errno : (static_cast<std::size_t>(n) != text.size() ? EIO : 0);
+  sys::close(fd);
+  if (error != 0) return taskmpol::detail::posix_error(error);
+  return success();
+}
+
+namespace detail {
+
+// The entries of the directory `path` below dirfd whose names are positive decimal numbers (the
+// pids in /proc, the thread IDs in /proc/<pid>/task), appended to ids.
+inline result<void> numeric_entries(int dirfd, const char* path, std::vector<pid_t>& ids) noexcept {
+  TASKMPOL_TRY(fd, open_at(dirfd, path, O_RDONLY | O_DIRECTORY));
+  DIR* dir = TASKMPOL_KERNEL(fdopendir)(fd);
+  if (dir == nullptr) {
+    const int e = errno;
+    sys::close(fd);
+    return taskmpol::detail::posix_error(e);
+  }
+  errno = 0;
+  while (const dirent* entry = TASKMPOL_KERNEL(readdir)(dir)) {
+    long id = 0;
+    bool digits = entry->d_name[0] != '\0';
+    for (const char* c = entry->d_name; *c != '\0' && digits; ++c) {
+      if (*c < '0' || *c > '9' || id > 100'000'000) digits = false;  // pid_max is at most 2^22
+      else id = id * 10 + (*c - '0');
+    }
+    if (digits && id > 0) ids.push_back(static_cast<pid_t>(id));
+  }
+  const int e = errno;
+  TASKMPOL_KERNEL(closedir)(dir);
+  if (e != 0) return taskmpol::detail::posix_error(e);
+  return success();
+}
+
+}  // namespace detail
+
+// The value of one "Name:\tvalue" line of the procfs file `file` below dirfd (AT_FDCWD: the path
+// as given), copied into out (NUL terminated). Errors: as read_file; ENOENT when the file has no
+// such line; EFBIG when the value does not fit out.
+inline result<std::size_t> read_proc_field(int dirfd, const char* file, std::string_view field,
+                                           std::span<char> out) noexcept {
+  if (out.empty()) return taskmpol::detail::posix_error(EINVAL);
+  // /proc/<pid>/status is about 1.5 KiB; its Cpus_allowed lines grow with the CPU count.
+  std::array<char, 32768> buf;  // NOLINT(cppcoreguidelines-pro-type-member-init): read_file fills what is read
+  TASKMPOL_TRY(size, read_file(dirfd, file, buf));
+  const std::string_view text(buf.data(), size);
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(pos, end - pos);
+    if (line.size() > field.size() && line.substr(0, field.size()) == field && line[field.size()] == ':') {
+      line.remove_prefix(field.size() + 1);
+      while (!line.empty() && (line.front() == '\t' || line.front() == ' ')) line.remove_prefix(1);
+      if (line.size() >= out.size()) return taskmpol::detail::posix_error(EFBIG);
+      line.copy(out.data(), line.size());
+      out[line.size()] = '\0';
+      return line.size();
+    }
+    pos = end + 1;
+  }
+  return taskmpol::detail::posix_error(ENOENT);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -268,28 +389,20 @@ inline constexpr int task_mempolicy_abi_unknown = -1;
 namespace detail {
 
 // root + rel in out (NUL terminated); false when it does not fit or root holds a NUL.
-inline bool root_path(char (&out)[4096], std::string_view root, const char* rel) noexcept {
+inline bool root_path(std::array<char, 4096>& out, std::string_view root, const char* rel) noexcept {
   if (root.find('\0') != std::string_view::npos) return false;
   while (!root.empty() && root.back() == '/') root.remove_suffix(1);
   const std::string_view tail(rel);
-  if (root.size() + tail.size() >= sizeof(out)) return false;
-  root.copy(out, root.size());
-  tail.copy(out + root.size(), tail.size());
+  if (root.size() + tail.size() >= out.size()) return false;
+  root.copy(out.data(), root.size());
+  tail.copy(out.data() + root.size(), tail.size());
   out[root.size() + tail.size()] = '\0';
   return true;
 }
 
-// True when path exists (errno preserved).
-inline bool path_exists(const char* path) noexcept {
-  const int saved = errno;
-  const bool present = ::faccessat(AT_FDCWD, path, F_OK, 0) == 0;
-  errno = saved;
-  return present;
-}
-
 }  // namespace detail
 
-// Asks the running system afresh (no cache, no override) which ABI of the series it offers:
+// Asks the running system afresh (no cache) which ABI of the series it offers:
 //   0                            no series (neither file exists);
 //   N > 0                        the ABI file reads exactly the decimal N (no sign, blank or leading
 //                                zero; one trailing newline or none);
@@ -300,23 +413,23 @@ inline bool path_exists(const char* path) noexcept {
 // root ("/" for the running system) lets tests point the probe at a synthetic tree. Reads files
 // only: never a syscall of the series. errno is preserved.
 [[nodiscard]] inline int probe_task_mempolicy_abi(std::string_view root = "/") noexcept {
-  char abi_path[4096];
-  char procfs_path[4096];
-  char mm_dir[4096];
+  std::array<char, 4096> abi_path{};
+  std::array<char, 4096> procfs_path{};
+  std::array<char, 4096> mm_dir{};
   if (!detail::root_path(abi_path, root, series_abi_path) || !detail::root_path(procfs_path, root, series_probe_path) ||
       !detail::root_path(mm_dir, root, "/sys/kernel/mm")) {
     return task_mempolicy_abi_unknown;
   }
   const int saved = errno;
-  char text[16];  // "2\n"; a file this does not hold is no version number
-  const auto size = read_proc_file(AT_FDCWD, abi_path, text, sizeof(text));
+  std::array<char, 16> text{};  // "2\n"; a file this does not hold is no version number
+  const auto size = read_file(AT_FDCWD, abi_path.data(), text);
   errno = saved;
   if (!size) {
     if (size.error() != std::errc::no_such_file_or_directory) return task_mempolicy_abi_unknown;  // unreadable
-    if (!detail::path_exists(procfs_path)) return 0;
-    return detail::path_exists(mm_dir) ? 1 : task_mempolicy_abi_unknown;
+    if (!exists(AT_FDCWD, procfs_path.data())) return 0;
+    return exists(AT_FDCWD, mm_dir.data()) ? 1 : task_mempolicy_abi_unknown;
   }
-  const std::size_t total = size.value();
+  const std::size_t total = size.assume_value();
   std::size_t digits = 0;
   int version = 0;
   while (digits < total && text[digits] >= '0' && text[digits] <= '9') {
@@ -336,9 +449,9 @@ inline bool path_exists(const char* path) noexcept {
 
 namespace detail {
 
-// What detection concluded; the values are stored in series_cache and series_override.
+// What detection concluded, cached in series_cache.
 enum class SeriesState : int {
-  unknown = 0,   // not probed yet (cache) / no override
+  unknown = 0,   // not probed yet
   absent = 1,    // stock kernel, or an architecture without the series' numbers
   match = 2,     // the ABI this library speaks
   abi_1 = 3,     // the pid-addressed ABI 1
@@ -352,24 +465,23 @@ inline SeriesState classify_abi(int abi) noexcept {
   return SeriesState::other;
 }
 
+// The probe's answer, once per process (a kernel does not change its ABI while it runs).
+inline std::atomic<int> series_cache{0};
+
 }  // namespace detail
 
 // Success when the running kernel has the series with the ABI this library speaks; otherwise why
 // not, without any syscall of the series: errc::unsupported_kernel (no series, or no numbers for
 // this architecture), errc::series_abi_1 (the pid-addressed version), errc::series_abi_unknown.
-// The probe runs once per process (two threads may both probe: same answer, harmless race); tests
-// may override it (testing::override_series_detection).
+// The probe runs once per process (two threads may both probe: same answer, harmless race).
 [[nodiscard]] inline result<void> task_mempolicy_support() noexcept {
   if constexpr (nr::set_task_mempolicy == nr::unavailable) {
-    return errc::unsupported_kernel;  // no numbers for this architecture: never, whatever the override says
+    return errc::unsupported_kernel;  // no numbers for this architecture
   } else {
-    auto state = static_cast<detail::SeriesState>(detail::series_override.load(std::memory_order_relaxed));
+    auto state = static_cast<detail::SeriesState>(detail::series_cache.load(std::memory_order_relaxed));
     if (state == detail::SeriesState::unknown) {
-      state = static_cast<detail::SeriesState>(detail::series_cache.load(std::memory_order_relaxed));
-      if (state == detail::SeriesState::unknown) {
-        state = detail::classify_abi(probe_task_mempolicy_abi());
-        detail::series_cache.store(static_cast<int>(state), std::memory_order_relaxed);
-      }
+      state = detail::classify_abi(probe_task_mempolicy_abi());
+      detail::series_cache.store(static_cast<int>(state), std::memory_order_relaxed);
     }
     switch (state) {
       case detail::SeriesState::match: return success();
@@ -385,28 +497,10 @@ inline SeriesState classify_abi(int abi) noexcept {
 // True when the series' calls may be issued (task_mempolicy_support() succeeds).
 [[nodiscard]] inline bool task_mempolicy_available() noexcept { return task_mempolicy_support().has_value(); }
 
-namespace testing {
-
-enum class SeriesDetection : int {
-  probe = 0,          // normal behaviour: ask the kernel (cached)
-  force_absent = 1,   // behave as on a kernel without the series
-  force_present = 2,  // behave as on a kernel with this library's ABI: issues the numbers. Tests only
-  force_abi_1 = 3,    // behave as on a kernel with the series' pid-addressed ABI 1
-};
-
-// Test hook: overrides series detection for the whole process. Forcing "present" on a kernel
-// without the series makes the task wrappers issue numbers that may belong to other calls (463 is
-// setxattrat on 6.13+), so only do it under a seccomp filter or in a throwaway child.
-inline void override_series_detection(SeriesDetection mode) noexcept {
-  detail::series_override.store(static_cast<int>(mode), std::memory_order_relaxed);
-}
-
-}  // namespace testing
-
 // ---------------------------------------------------------------------------------------------
 // Raw wrappers for the stock calls, acting on the caller. Arguments are exactly the kernel's; the
-// node masks come from NodeMask::kernel_arg() (which knows the maxnode rule). Each returns the
-// kernel's errno in std::system_category() on failure.
+// node masks come from NodeMask::kernel_arg() / kernel_out() (which know the maxnode rule). Each
+// returns the kernel's errno in std::system_category() on failure.
 
 // set_mempolicy(2): the calling thread's policy.
 inline result<void> set_mempolicy(int mode, const unsigned long* nmask, unsigned long maxnode) noexcept {
@@ -513,15 +607,6 @@ inline result<void> task_mbind(const task_mbind_args* args, std::size_t size) no
 // pidfd is what the series' calls address; the task directory serves the procfs backend and the
 // thread listing, and reaches nothing once its task has gone, even if the number is reused.
 
-// gettid(2). Cannot fail.
-[[nodiscard]] inline pid_t gettid() noexcept {
-  if constexpr (nr::gettid == nr::unavailable) {
-    return ::getpid();
-  } else {
-    return static_cast<pid_t>(::syscall(nr::gettid));
-  }
-}
-
 // pidfd_open(2) (Linux 5.3+). flags 0: pid must be a thread-group leader (else EINVAL); flags
 // pidfd_thread (6.9+): any thread. The descriptor refers to the task that has this number now,
 // and keeps referring to it after it exits. The kernel always sets close-on-exec.
@@ -539,7 +624,7 @@ inline result<int> pidfd_open(pid_t pid, unsigned flags) noexcept {
   pollfd pfd{pidfd, POLLIN, 0};
   int n = 0;
   do {
-    n = ::poll(&pfd, 1, 0);
+    n = TASKMPOL_KERNEL(poll)(&pfd, 1, 0);
   } while (n < 0 && errno == EINTR);
   errno = saved;
   return n != 0 && (n < 0 || (pfd.revents & (POLLIN | POLLHUP | POLLNVAL | POLLERR)) != 0);
@@ -549,15 +634,11 @@ inline result<int> pidfd_open(pid_t pid, unsigned flags) noexcept {
 // that very thread: once it has gone, lookups below the descriptor fail even if the number has
 // been reused, and files opened through it can never reach another task.
 inline result<int> open_task_dir(pid_t tgid, pid_t tid) noexcept {
-  char path[64];
-  const int len = std::snprintf(path, sizeof(path), "/proc/%d/task/%d", static_cast<int>(tgid), static_cast<int>(tid));
-  if (len <= 0 || static_cast<std::size_t>(len) >= sizeof(path)) return taskmpol::detail::posix_error(EINVAL);
-  int fd = -1;
-  do {
-    fd = ::open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  } while (fd < 0 && errno == EINTR);
-  if (fd < 0) return taskmpol::detail::posix_error(errno);
-  return fd;
+  std::array<char, 64> path{};
+  const int len = std::snprintf(path.data(), path.size(), "/proc/%d/task/%d", static_cast<int>(tgid),
+                                static_cast<int>(tid));
+  if (len <= 0 || static_cast<std::size_t>(len) >= path.size()) return taskmpol::detail::posix_error(EINVAL);
+  return open_at(AT_FDCWD, path.data(), O_PATH | O_DIRECTORY);
 }
 
 // Opens another thread's directory of the same process, /proc/<tgid>/task/<tid>, through the ".."
@@ -565,77 +646,15 @@ inline result<int> open_task_dir(pid_t tgid, pid_t tid) noexcept {
 // recycled since (then the lookup fails). Errors: those of openat(2), ENOENT when the process has
 // no such thread.
 inline result<int> open_sibling_task_dir(int task_dirfd, pid_t tid) noexcept {
-  char path[32];
-  const int len = std::snprintf(path, sizeof(path), "../%d", static_cast<int>(tid));
-  if (len <= 0 || static_cast<std::size_t>(len) >= sizeof(path)) return taskmpol::detail::posix_error(EINVAL);
-  int fd = -1;
-  do {
-    fd = ::openat(task_dirfd, path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  } while (fd < 0 && errno == EINTR);
-  if (fd < 0) return taskmpol::detail::posix_error(errno);
-  return fd;
+  std::array<char, 32> path{};
+  const int len = std::snprintf(path.data(), path.size(), "../%d", static_cast<int>(tid));
+  if (len <= 0 || static_cast<std::size_t>(len) >= path.size()) return taskmpol::detail::posix_error(EINVAL);
+  return open_at(task_dirfd, path.data(), O_PATH | O_DIRECTORY);
 }
 
 // Whether the thread behind an open_task_dir() descriptor still exists (zombies count: their
 // /proc entries stay until they are reaped).
-[[nodiscard]] inline bool task_dir_alive(int task_dirfd) noexcept {
-  const int saved = errno;
-  struct stat st{};
-  const bool alive = ::fstatat(task_dirfd, "stat", &st, 0) == 0;
-  errno = saved;
-  return alive;
-}
-
-// Writes text to a procfs file below dirfd with one write(2), as the series' mempolicy file
-// requires (the whole policy in one write at offset 0). Errors: the errno of open/write; EIO when
-// the kernel took only part of it.
-inline result<void> write_proc_file(int dirfd, const char* name, std::string_view text) noexcept {
-  int fd = -1;
-  do {
-    fd = ::openat(dirfd, name, O_WRONLY | O_CLOEXEC);
-  } while (fd < 0 && errno == EINTR);
-  if (fd < 0) return taskmpol::detail::posix_error(errno);
-  ssize_t n = -1;
-  do {
-    n = ::write(fd, text.data(), text.size());
-  } while (n < 0 && errno == EINTR);
-  const int error = n < 0 ? errno : (static_cast<std::size_t>(n) != text.size() ? EIO : 0);
-  ::close(fd);
-  if (error != 0) return taskmpol::detail::posix_error(error);
-  return success();
-}
-
-// The value of one "Name:\tvalue" line of the procfs file `file` below dirfd (AT_FDCWD: the path
-// as given), copied into out (NUL terminated). Errors: as read_proc_file; ENOENT when the file has
-// no such line.
-inline result<std::size_t> read_proc_field(int dirfd, const char* file, std::string_view field, char* out,
-                                           std::size_t cap) noexcept {
-  // /proc/<pid>/status is about 1.5 KiB; its Cpus_allowed lines grow with the CPU count.
-  char buf[32768];
-  TASKMPOL_TRY(size, read_proc_file(dirfd, file, buf, sizeof(buf)));
-  const std::string_view text(buf, size);
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    std::size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(pos, end - pos);
-    if (line.size() > field.size() && line.substr(0, field.size()) == field && line[field.size()] == ':') {
-      line.remove_prefix(field.size() + 1);
-      while (!line.empty() && (line.front() == '\t' || line.front() == ' ')) line.remove_prefix(1);
-      if (line.size() >= cap) return taskmpol::detail::posix_error(EFBIG);
-      line.copy(out, line.size());
-      out[line.size()] = '\0';
-      return line.size();
-    }
-    pos = end + 1;
-  }
-  return taskmpol::detail::posix_error(ENOENT);
-}
-
-// The value of one "Name:\tvalue" line of a status file (/proc/<pid>/task/<tid>/status) below dirfd.
-inline result<std::size_t> read_status_field(int dirfd, std::string_view field, char* out, std::size_t cap) noexcept {
-  return read_proc_field(dirfd, "status", field, out, cap);
-}
+[[nodiscard]] inline bool task_dir_alive(int task_dirfd) noexcept { return exists(task_dirfd, "stat"); }
 
 // What the kernel reports about a pidfd (/proc/self/fdinfo/<fd> and its file status flags).
 struct PidfdInfo {
@@ -650,20 +669,20 @@ struct PidfdInfo {
 // ENOENT when /proc is not mounted.
 inline result<PidfdInfo> pidfd_info(int pidfd) noexcept {
   if (pidfd < 0) return taskmpol::detail::posix_error(EBADF);
-  const int flags = ::fcntl(pidfd, F_GETFL);
+  const int flags = TASKMPOL_KERNEL(fcntl)(pidfd, F_GETFL);
   if (flags < 0) return taskmpol::detail::posix_error(errno);
-  char path[48];
-  const int len = std::snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
-  if (len <= 0 || static_cast<std::size_t>(len) >= sizeof(path)) return taskmpol::detail::posix_error(EBADF);
-  char value[24];
-  auto size = read_proc_field(AT_FDCWD, path, "Pid", value, sizeof(value));
+  std::array<char, 48> path{};
+  const int len = std::snprintf(path.data(), path.size(), "/proc/self/fdinfo/%d", pidfd);
+  if (len <= 0 || static_cast<std::size_t>(len) >= path.size()) return taskmpol::detail::posix_error(EBADF);
+  std::array<char, 24> value{};
+  auto size = read_proc_field(AT_FDCWD, path.data(), "Pid", value);
   if (!size) {
     // No "Pid:" line (ENOENT with /proc mounted), or a file far larger than a pidfd's: another kind.
-    const bool no_line = size.error() == std::errc::no_such_file_or_directory && ::access("/proc/self", F_OK) == 0;
+    const bool no_line = size.error() == std::errc::no_such_file_or_directory && exists(AT_FDCWD, "/proc/self");
     if (no_line || size.error() == std::errc::file_too_large) return taskmpol::detail::posix_error(EBADF);
     return size.error();
   }
-  const std::string_view text(value, size.value());
+  const std::string_view text(value.data(), size.assume_value());
   const bool negative = !text.empty() && text.front() == '-';
   const std::string_view digits = negative ? text.substr(1) : text;
   long number = 0;
@@ -678,44 +697,12 @@ inline result<PidfdInfo> pidfd_info(int pidfd) noexcept {
   return out;
 }
 
-namespace detail {
-// Appends the entries of dir whose names are positive decimal numbers (the pids in /proc, the
-// thread IDs in /proc/<pid>/task) to ids, then closes dir.
-inline result<void> numeric_entries(DIR* dir, std::vector<pid_t>& ids) noexcept {
-  errno = 0;
-  while (const dirent* entry = ::readdir(dir)) {
-    long id = 0;
-    bool digits = entry->d_name[0] != '\0';
-    for (const char* c = entry->d_name; *c != '\0' && digits; ++c) {
-      if (*c < '0' || *c > '9' || id > 100'000'000) digits = false;  // pid_max is at most 2^22
-      else id = id * 10 + (*c - '0');
-    }
-    if (digits && id > 0) ids.push_back(static_cast<pid_t>(id));
-  }
-  const int e = errno;
-  ::closedir(dir);
-  if (e != 0) return taskmpol::detail::posix_error(e);
-  return success();
-}
-}  // namespace detail
-
 // The thread IDs in the directory /proc/<tgid>/task, reached through the ".." of an
 // open_task_dir() descriptor so that it is the directory of the pinned process (a recycled tgid
 // lists nothing). Replaces the contents of tids. Allocates (the vector).
 inline result<void> list_threads(int task_dirfd, std::vector<pid_t>& tids) noexcept {
   tids.clear();
-  int fd = -1;
-  do {
-    fd = ::openat(task_dirfd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  } while (fd < 0 && errno == EINTR);
-  if (fd < 0) return taskmpol::detail::posix_error(errno);
-  DIR* dir = ::fdopendir(fd);
-  if (dir == nullptr) {
-    const int e = errno;
-    ::close(fd);
-    return taskmpol::detail::posix_error(e);
-  }
-  return detail::numeric_entries(dir, tids);
+  return detail::numeric_entries(task_dirfd, "..", tids);
 }
 
 // The processes in /proc (of the caller's pid namespace, as procfs is mounted), in the order
@@ -725,9 +712,7 @@ inline result<void> list_threads(int task_dirfd, std::vector<pid_t>& tids) noexc
 // process that was seen.
 inline result<void> list_processes(std::vector<pid_t>& pids) noexcept {
   pids.clear();
-  DIR* dir = ::opendir("/proc");
-  if (dir == nullptr) return taskmpol::detail::posix_error(errno);
-  return detail::numeric_entries(dir, pids);
+  return detail::numeric_entries(AT_FDCWD, "/proc", pids);
 }
 
 // Who a process is, as /proc/<pid>/stat tells it: with pid and start time it tells a process from
@@ -754,16 +739,16 @@ struct ProcessStat {
 // pid <= 0; ESRCH when no task has it; EIO when the file is not in the kernel's format.
 inline result<ProcessStat> read_process_stat(pid_t pid) noexcept {
   if (pid <= 0) return taskmpol::detail::posix_error(EINVAL);
-  char path[48];
-  const int len = std::snprintf(path, sizeof(path), "/proc/%d/stat", static_cast<int>(pid));
-  if (len <= 0 || static_cast<std::size_t>(len) >= sizeof(path)) return taskmpol::detail::posix_error(EINVAL);
-  char text[1024];  // about 300 bytes: 52 numbers and a name of at most 64 bytes
-  auto size = read_proc_file(AT_FDCWD, path, text, sizeof(text));
+  std::array<char, 48> path{};
+  const int len = std::snprintf(path.data(), path.size(), "/proc/%d/stat", static_cast<int>(pid));
+  if (len <= 0 || static_cast<std::size_t>(len) >= path.size()) return taskmpol::detail::posix_error(EINVAL);
+  std::array<char, 1024> text{};  // about 300 bytes: 52 numbers and a name of at most 64 bytes
+  auto size = read_file(AT_FDCWD, path.data(), text);
   if (!size) {
     if (size.error() == std::errc::no_such_file_or_directory) return taskmpol::detail::posix_error(ESRCH);
     return size.error();
   }
-  const std::string_view stat(text, size.value());
+  const std::string_view stat(text.data(), size.assume_value());
   // "pid (name) state ppid ...": the name may hold blanks and parentheses, so it ends at the last ')'.
   const std::size_t open = stat.find('(');
   const std::size_t close = stat.rfind(')');

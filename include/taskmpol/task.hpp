@@ -64,50 +64,57 @@ enum class Backend : std::uint8_t {
 struct AddressRange {
   std::uintptr_t start = 0;  // page aligned
   std::size_t length = 0;    // rounded up to whole pages by the kernel
-
-  // A range of the caller's own memory (for a self handle, or a process that shares the layout).
-  static AddressRange of(const void* start, std::size_t length) noexcept {
-    return {reinterpret_cast<std::uintptr_t>(start), length};
-  }
 };
 
-// What a failed (or served) TaskHandle call was about, for a message that says what to do.
+// What a TaskHandle call was about, for a message that says what to do: filled by every call that
+// takes one, on success too (tid, backend), and with the error and its facts on failure.
 struct TaskDiagnostic {
-  pid_t tid = 0;                        // the thread the call addressed
+  std::error_code error;                 // what the call returned (empty on success)
+  pid_t tid = 0;                         // the thread the call addressed
   Backend backend = Backend::automatic;  // the backend that answered (automatic: none was reached)
-  std::size_t node = NodeMask::npos;    // the node the error is about, or npos
-  bool node_exists = true;              // false: `node` is not a possible node of this system
-  bool topology_known = false;          // with_memory and online below are valid
-  NodeMask with_memory;                 // the system's nodes with memory (N_MEMORY)
-  NodeMask online;                      // the system's online nodes
-  bool allowed_known = false;           // allowed below is valid
-  NodeMask allowed;                     // the target's Mems_allowed (its cpuset)
-  const char* advice = "";              // what to do; static storage, never null
-};
+  std::size_t node = NodeMask::npos;     // the node the error is about, or npos
+  bool node_exists = true;               // false: `node` is not a possible node of this system
+  bool topology_known = false;           // with_memory and online below are valid
+  NodeMask with_memory;                  // the system's nodes with memory (N_MEMORY)
+  NodeMask online;                       // the system's online nodes
+  bool allowed_known = false;            // allowed below is valid
+  NodeMask allowed;                      // the target's Mems_allowed (its cpuset)
+  const char* advice = "";               // what to do; static storage, never null
 
-// One line for people: "thread <tid> (<backend>): <error>[: node details][; advice]". Allocates;
-// noexcept like the library's other string conveniences (out of memory terminates).
-inline std::string describe(std::error_code error, const TaskDiagnostic& d) noexcept {
-  std::string text = "thread " + std::to_string(d.tid);
-  if (d.backend != Backend::automatic) {
-    text += " (";
-    text += backend_name(d.backend);
-    text += ')';
+  // One line for people: "thread <tid> (<backend>): <error>[: node details][; advice]". Allocates;
+  // noexcept like the library's other string conveniences (out of memory terminates).
+  [[nodiscard]] std::string message() const noexcept {
+    std::string text = "thread ";
+    text += std::to_string(tid);
+    if (backend != Backend::automatic) {
+      text += " (";
+      text += backend_name(backend);
+      text += ')';
+    }
+    text += ": ";
+    text += error ? error.message() : std::string("success");
+    if (node != NodeMask::npos) {
+      text += ": node ";
+      text += std::to_string(node);
+      if (!node_exists) text += " does not exist on this system";
+      if (topology_known) {
+        text += " (nodes with memory: ";
+        text += with_memory.to_string();
+        text += ')';
+      }
+    }
+    if (allowed_known) {
+      text += "; the target may allocate from nodes ";
+      text += allowed.to_string();
+      text += " (its Mems_allowed)";
+    }
+    if (advice[0] != '\0') {
+      text += "; ";
+      text += advice;
+    }
+    return text;
   }
-  text += ": ";
-  text += error.message();
-  if (d.node != NodeMask::npos) {
-    text += ": node " + std::to_string(d.node);
-    if (!d.node_exists) text += " does not exist on this system";
-    if (d.topology_known) text += " (nodes with memory: " + d.with_memory.to_string() + ")";
-  }
-  if (d.allowed_known) text += "; the target may allocate from nodes " + d.allowed.to_string() + " (its Mems_allowed)";
-  if (d.advice[0] != '\0') {
-    text += "; ";
-    text += d.advice;
-  }
-  return text;
-}
+};
 
 namespace detail {
 
@@ -190,12 +197,12 @@ class TaskHandle {
   // so without the series) the handle holds no pidfd and serves only its own thread.
   [[nodiscard]] static result<TaskHandle> self() noexcept {
     TaskHandle h;
-    h.tgid_ = ::getpid();
+    h.tgid_ = sys::getpid();
     h.tid_ = sys::gettid();
     TASKMPOL_TRYV(h.open_own_pidfd());
     // The directory serves procfs reads from other threads only; without /proc the handle still
     // serves its own thread.
-    if (auto dir = sys::open_task_dir(h.tgid_, h.tid_)) h.task_dir_ = dir.value();
+    if (auto dir = sys::open_task_dir(h.tgid_, h.tid_)) h.task_dir_ = dir.assume_value();
     return h;
   }
 
@@ -211,7 +218,7 @@ class TaskHandle {
       return thread(pid);
     if (!fd) return fd.error();
     TaskHandle h;
-    h.pidfd_ = fd.value();
+    h.pidfd_ = fd.assume_value();
     h.tgid_ = pid;
     h.tid_ = pid;
     TASKMPOL_TRYV(h.pin_task_dir());
@@ -241,15 +248,15 @@ class TaskHandle {
       return e;
     }
     TaskHandle h;
-    h.pidfd_ = fd.value();
+    h.pidfd_ = fd.assume_value();
     h.tgid_ = seen.pid;
     h.tid_ = seen.pid;
     auto now = sys::read_process_stat(seen.pid);
     // Only a pidfd that has not exited proves that the file read above was its process's.
     if (sys::pidfd_exited(h.pidfd_)) return errc::target_exited;
     if (!now) return now.error() == std::errc::no_such_process ? std::error_code(errc::target_exited) : now.error();
-    if (now.value().start_time != seen.start_time) return errc::target_exited;  // another process now
-    if (now.value().name() != seen.name()) return errc::target_changed;
+    if (now.assume_value().start_time != seen.start_time) return errc::target_exited;  // another process now
+    if (now.assume_value().name() != seen.name()) return errc::target_changed;
     TASKMPOL_TRYV(h.pin_task_dir());
     return h;
   }
@@ -281,7 +288,7 @@ class TaskHandle {
       // A thread whose number has gone has exited: the pidfd still names it, but nothing to pin.
       if (!group && group.error() == std::errc::no_such_process) return errc::target_exited;
       if (!group) return group.error();
-      tgid = group.value();
+      tgid = group.assume_value();
     }
     TaskHandle h;
     h.pidfd_ = pidfd;
@@ -315,8 +322,8 @@ class TaskHandle {
   TaskHandle(const TaskHandle&) = delete;
   TaskHandle& operator=(const TaskHandle&) = delete;
   ~TaskHandle() {
-    if (pidfd_ >= 0) ::close(pidfd_);
-    if (task_dir_ >= 0) ::close(task_dir_);
+    sys::close(pidfd_);
+    sys::close(task_dir_);
   }
 
   [[nodiscard]] pid_t pid() const noexcept { return tgid_; }  // the process (thread group)
@@ -333,14 +340,14 @@ class TaskHandle {
   [[nodiscard]] int release() noexcept {
     const int fd = pidfd_;
     pidfd_ = -1;
-    if (task_dir_ >= 0) ::close(task_dir_);
+    sys::close(task_dir_);
     task_dir_ = -1;
     tgid_ = 0;
     tid_ = 0;
     return fd;
   }
   // True when the calling thread is the one the handle names (then nothing needs the series).
-  [[nodiscard]] bool is_caller() const noexcept { return tid_ == sys::gettid() && tgid_ == ::getpid(); }
+  [[nodiscard]] bool is_caller() const noexcept { return tid_ == sys::gettid() && tgid_ == sys::getpid(); }
   // False once the pinned thread has exited (always true for the caller itself). A snapshot for
   // callers that want to know (e.g. to end a loop); the calls do not need it, their pidfd names
   // the target and the kernel says when it has gone.
@@ -356,7 +363,7 @@ class TaskHandle {
   // Errors: errc::target_exited when the process is gone.
   [[nodiscard]] result<void> list_threads(std::vector<pid_t>& out) const noexcept {
     out.clear();
-    const bool caller_process = tgid_ == ::getpid();
+    const bool caller_process = tgid_ == sys::getpid();
     if (!caller_process && pidfd_ >= 0 && sys::pidfd_exited(pidfd_) && tid_ == tgid_) return errc::target_exited;
     auto r = sys::list_threads(task_dir_, out);
     if (!r) {
@@ -378,18 +385,16 @@ class TaskHandle {
   // The thread's policy (not a range's: see policy_at). With static/relative flags every backend
   // reports the nodes as they were given (the series' ABI 2 procfs file prints them so, too).
   [[nodiscard]] result<Policy> policy(TaskDiagnostic* diag = nullptr) const noexcept {
-    return run<Policy>(Op::get_policy, diag, [this](Backend b, int pidfd) -> result<Policy> {
+    return run<Policy>(Op::get_policy, diag, [this](Backend b, int pidfd) noexcept -> result<Policy> {
       switch (b) {
-        case Backend::syscalls: {
-          std::array<NodeMask::word_type, NodeMask::word_count> words{};
-          int mode = -1;
-          TASKMPOL_TRYV(sys::get_task_mempolicy(pidfd, &mode, words.data(), NodeMask::kernel_maxnode, 0, 0));
-          if (mode < 0) return detail::posix_error(EIO);  // "success" without an answer: not from the kernel
-          return Policy::from_raw(mode, NodeMask::from_kernel(words, NodeMask::kernel_maxnode));
-        }
+        case Backend::syscalls:
+          return detail::read_policy([pidfd](int* mode, KernelMaskOut out) {
+            return sys::get_task_mempolicy(pidfd, mode, out.nmask, out.maxnode, 0, 0);
+          });
         case Backend::procfs: {
-          std::array<char, 512> text{};
-          TASKMPOL_TRY(size, sys::read_proc_file(task_dir_, "mempolicy", text.data(), text.size()));
+          // The file holds mpol_to_str()'s text and a newline: max_policy_chars and one byte.
+          std::array<char, max_policy_chars + 1> text;  // NOLINT(cppcoreguidelines-pro-type-member-init): read_file fills it
+          TASKMPOL_TRY(size, sys::read_file(task_dir_, "mempolicy", text));
           return parse_policy(std::string_view(text.data(), size), detail::any_node, Dialect::extended);
         }
         default: return get_self_policy();
@@ -411,7 +416,7 @@ class TaskHandle {
   [[nodiscard]] result<void> set_policy(const Policy& policy, TaskDiagnostic* diag = nullptr) const noexcept {
     TaskDiagnostic scratch;
     TaskDiagnostic& d = diag != nullptr ? *diag : scratch;
-    auto r = run<void>(Op::set_policy, &d, [this, &policy](Backend b, int pidfd) -> result<void> {
+    auto r = run<void>(Op::set_policy, &d, [this, &policy](Backend b, int pidfd) noexcept -> result<void> {
       switch (b) {
         case Backend::syscalls: {
           const RawPolicy raw = policy.to_raw();
@@ -421,26 +426,23 @@ class TaskHandle {
         case Backend::procfs: {
           if (policy.flags().has(ModeFlag::numa_balancing)) return errc::backend_unavailable;
           const auto text = to_fixed_string(policy);  // mpol_to_str's form, which mpol_parse_str reads
-          return sys::write_proc_file(task_dir_, "mempolicy", text.view());
+          return sys::write_file(task_dir_, "mempolicy", text.view());
         }
         default: return set_self_policy(policy);
       }
     });
-    if (!r) return explain(policy, r.error(), d);
+    if (!r) return noted(explain(policy, r.error(), d), d);
     return success();
   }
 
   // The policy that governs the target's page at address: its range's own policy, or the
   // thread's. Errors: EFAULT when nothing is mapped there.
   [[nodiscard]] result<Policy> policy_at(std::uintptr_t address, TaskDiagnostic* diag = nullptr) const noexcept {
-    return run<Policy>(Op::policy_at, diag, [address](Backend b, int pidfd) -> result<Policy> {
+    return run<Policy>(Op::policy_at, diag, [address](Backend b, int pidfd) noexcept -> result<Policy> {
       if (b != Backend::syscalls) return get_self_policy_at(reinterpret_cast<const void*>(address));
-      std::array<NodeMask::word_type, NodeMask::word_count> words{};
-      int mode = -1;
-      TASKMPOL_TRYV(sys::get_task_mempolicy(pidfd, &mode, words.data(), NodeMask::kernel_maxnode, address,
-                                            sys::mpol_f_addr));
-      if (mode < 0) return detail::posix_error(EIO);
-      return Policy::from_raw(mode, NodeMask::from_kernel(words, NodeMask::kernel_maxnode));
+      return detail::read_policy([pidfd, address](int* mode, KernelMaskOut out) {
+        return sys::get_task_mempolicy(pidfd, mode, out.nmask, out.maxnode, address, sys::mpol_f_addr);
+      });
     });
   }
 
@@ -452,7 +454,7 @@ class TaskHandle {
                                    TaskDiagnostic* diag = nullptr) const noexcept {
     TaskDiagnostic scratch;
     TaskDiagnostic& d = diag != nullptr ? *diag : scratch;
-    auto r = run<void>(Op::mbind, &d, [&](Backend b, int pidfd) -> result<void> {
+    auto r = run<void>(Op::mbind, &d, [&](Backend b, int pidfd) noexcept -> result<void> {
       if (b != Backend::syscalls) return mbind_self(reinterpret_cast<void*>(range.start), range.length, policy, flags);
       const RawPolicy raw = policy.to_raw();
       const KernelMaskArg arg = raw.nodes.kernel_arg();
@@ -470,9 +472,9 @@ class TaskHandle {
       const bool moving = flags.has(MbindFlag::move) || flags.has(MbindFlag::move_all);
       if (moving && !is_caller() && r.error() == std::errc::invalid_argument) {
         d.advice = detail::advice_move;
-        return r.error();
+        return noted(r.error(), d);
       }
-      return explain(policy, r.error(), d);
+      return noted(explain(policy, r.error(), d), d);
     }
     return success();
   }
@@ -485,12 +487,13 @@ class TaskHandle {
     TaskDiagnostic scratch;
     TaskDiagnostic& d = diag != nullptr ? *diag : scratch;
     if (node >= NodeMask::capacity) {
+      d = TaskDiagnostic{};
       d.tid = tid_;
       d.node = node;
       d.node_exists = false;
-      return errc::node_out_of_range;
+      return noted(errc::node_out_of_range, d);
     }
-    auto r = run<void>(Op::home_node, &d, [&](Backend b, int pidfd) -> result<void> {
+    auto r = run<void>(Op::home_node, &d, [&](Backend b, int pidfd) noexcept -> result<void> {
       if (b != Backend::syscalls) return set_self_home_node(reinterpret_cast<void*>(range.start), range.length, node);
       auto k = sys::set_task_mempolicy_home_node(pidfd, range.start, range.length, node, 0);
       if (!k && (k.error() == std::errc::operation_not_supported || k.error() == std::errc::no_such_file_or_directory))
@@ -505,20 +508,19 @@ class TaskHandle {
         d.advice = detail::advice_home_online;
       }
     }
+    if (!r) return noted(r.error(), d);
     return r;
   }
 
   // The nodes the target may allocate from: its cpuset's mems (Mems_allowed).
   [[nodiscard]] result<NodeMask> mems_allowed(TaskDiagnostic* diag = nullptr) const noexcept {
-    return run<NodeMask>(Op::mems_allowed, diag, [this](Backend b, int pidfd) -> result<NodeMask> {
+    return run<NodeMask>(Op::mems_allowed, diag, [this](Backend b, int pidfd) noexcept -> result<NodeMask> {
       switch (b) {
-        case Backend::syscalls: {
-          std::array<NodeMask::word_type, NodeMask::word_count> words{};
-          int ignored = 0;
-          TASKMPOL_TRYV(sys::get_task_mempolicy(pidfd, &ignored, words.data(), NodeMask::kernel_maxnode, 0,
-                                                sys::mpol_f_mems_allowed));
-          return NodeMask::from_kernel(words, NodeMask::kernel_maxnode);
-        }
+        case Backend::syscalls:
+          return detail::read_mask([pidfd](KernelMaskOut out) {
+            int ignored = 0;
+            return sys::get_task_mempolicy(pidfd, &ignored, out.nmask, out.maxnode, 0, sys::mpol_f_mems_allowed);
+          });
         case Backend::procfs: return status_mems_allowed();
         default: return self_mems_allowed();
       }
@@ -527,7 +529,7 @@ class TaskHandle {
 
   // The node of the target's page at address (faulted in for reading if absent: touch it first).
   [[nodiscard]] result<std::size_t> node_of(std::uintptr_t address, TaskDiagnostic* diag = nullptr) const noexcept {
-    return run<std::size_t>(Op::node_of, diag, [address](Backend b, int pidfd) -> result<std::size_t> {
+    return run<std::size_t>(Op::node_of, diag, [address](Backend b, int pidfd) noexcept -> result<std::size_t> {
       if (b != Backend::syscalls) return node_of_address(reinterpret_cast<const void*>(address));
       int node = -1;
       TASKMPOL_TRYV(sys::get_task_mempolicy(pidfd, &node, nullptr, 0, address, sys::mpol_f_node | sys::mpol_f_addr));
@@ -539,7 +541,7 @@ class TaskHandle {
   // The node the thread's next interleaved allocation uses (a hint: the target moves it on with
   // every allocation). Errors: errc::not_interleaved.
   [[nodiscard]] result<std::size_t> interleave_next(TaskDiagnostic* diag = nullptr) const noexcept {
-    return run<std::size_t>(Op::interleave_next, diag, [](Backend b, int pidfd) -> result<std::size_t> {
+    return run<std::size_t>(Op::interleave_next, diag, [](Backend b, int pidfd) noexcept -> result<std::size_t> {
       if (b != Backend::syscalls) return interleave_next_node();
       int node = -1;
       auto r = sys::get_task_mempolicy(pidfd, &node, nullptr, 0, 0, sys::mpol_f_node);
@@ -564,7 +566,7 @@ class TaskHandle {
   // gone afterwards is reported as errc::target_exited (the pages of whatever held the number may
   // have moved). The caller's own process, and a child the caller has not reaped, are safe.
   [[nodiscard]] result<unsigned long> migrate_pages(const NodeMask& from, const NodeMask& to) const noexcept {
-    const bool caller_process = tgid_ == ::getpid();
+    const bool caller_process = tgid_ == sys::getpid();
     if (!caller_process && pidfd_ < 0 && task_dir_ < 0) return detail::posix_error(EBADF);  // pins nothing
     if (!caller_process && !alive()) return errc::target_exited;
     const KernelMaskArg f = from.kernel_arg();
@@ -606,7 +608,7 @@ class TaskHandle {
       // series, and a process pidfd would name the leader instead of this thread: refuse.
       if (!fd && fd.error() == std::errc::invalid_argument) return errc::unsupported_kernel;
       if (!fd) return fd.error();
-      h.pidfd_ = fd.value();
+      h.pidfd_ = fd.assume_value();
     }
     TASKMPOL_TRYV(h.pin_task_dir(process_dir));
     return h;
@@ -619,11 +621,11 @@ class TaskHandle {
     auto dir = sys::open_task_dir(tid, tid);
     if (!dir) return dir.error() == std::errc::no_such_file_or_directory ? detail::posix_error(ESRCH) : dir.error();
     std::array<char, 32> value{};
-    auto field = sys::read_status_field(dir.value(), "Tgid", value.data(), value.size());
-    ::close(dir.value());
+    auto field = sys::read_proc_field(dir.assume_value(), "status", "Tgid", value);
+    sys::close(dir.assume_value());
     if (!field) return field.error() == std::errc::no_such_process ? detail::posix_error(ESRCH) : field.error();
     pid_t tgid = 0;
-    for (std::size_t i = 0; i < field.value(); ++i) {
+    for (std::size_t i = 0; i < field.assume_value(); ++i) {
       if (value[i] < '0' || value[i] > '9' || tgid > 100'000'000) return detail::posix_error(EIO);
       tgid = tgid * 10 + (value[i] - '0');
     }
@@ -638,7 +640,7 @@ class TaskHandle {
   result<void> open_own_pidfd() noexcept {
     auto fd = sys::pidfd_open(tid_, sys::pidfd_thread);
     if (fd) {
-      pidfd_ = fd.value();
+      pidfd_ = fd.assume_value();
       return success();
     }
     if (fd.error() == std::errc::invalid_argument || fd.error() == std::errc::function_not_supported) return success();
@@ -654,18 +656,18 @@ class TaskHandle {
     if (!dir) {
       if (sys::pidfd_exited(pidfd_)) return errc::target_exited;
       // No such entry while the pidfd lives: not a thread of tgid (or /proc is not mounted).
-      return dir.error() == std::errc::no_such_file_or_directory && ::access("/proc/self", F_OK) == 0
+      return dir.error() == std::errc::no_such_file_or_directory && sys::exists(AT_FDCWD, "/proc/self")
                  ? detail::posix_error(ESRCH)
                  : dir.error();
     }
-    task_dir_ = dir.value();
+    task_dir_ = dir.assume_value();
     if (!alive()) return errc::target_exited;
     return success();
   }
 
   result<NodeMask> status_mems_allowed() const noexcept {
     std::array<char, 4096> list{};
-    TASKMPOL_TRY(size, sys::read_status_field(task_dir_, "Mems_allowed_list", list.data(), list.size()));
+    TASKMPOL_TRY(size, sys::read_proc_field(task_dir_, "status", "Mems_allowed_list", list));
     return NodeMask::parse(std::string_view(list.data(), size));
   }
 
@@ -673,12 +675,25 @@ class TaskHandle {
   // PIDFD_SELF_THREAD when the calling thread is the target -- and records who served in the
   // diagnostic. No liveness check around the call: the pidfd itself names the target, and the
   // kernel's ESRCH says it has exited.
+  // Records the error a call returns in its diagnostic.
+  static std::error_code noted(std::error_code e, TaskDiagnostic& d) noexcept {
+    d.error = e;
+    return e;
+  }
+
   template <class T, class Call>
   result<T> run(Op op, TaskDiagnostic* diag, Call&& call) const noexcept {
     TaskDiagnostic scratch;
     TaskDiagnostic& d = diag != nullptr ? *diag : scratch;
     d = TaskDiagnostic{};
     d.tid = tid_;
+    result<T> r = dispatch<T>(op, d, std::forward<Call>(call));
+    if (!r) d.error = r.error();
+    return r;
+  }
+
+  template <class T, class Call>
+  result<T> dispatch(Op op, TaskDiagnostic& d, Call&& call) const noexcept {
     const bool caller = is_caller();
     // A handle that pins nothing: moved from, released, or a self handle without a pidfd (a
     // kernel before 6.9) used from another thread.
@@ -693,11 +708,11 @@ class TaskHandle {
         if (series) order[count++] = Backend::syscalls;
         if (series && procfs_serves(op)) order[count++] = Backend::procfs;
         if (caller) order[count++] = Backend::self_only;
-        if (count == 0) return series.error();
+        if (count == 0) return series.assume_error();  // no backend: the series is not there
         break;
       case Backend::syscalls:
       case Backend::procfs:
-        if (!series) return series.error();
+        if (!series) return series.assume_error();
         if (forced_ == Backend::procfs && !procfs_serves(op)) return errc::backend_unavailable;
         order[count++] = forced_;
         break;
@@ -705,6 +720,7 @@ class TaskHandle {
         if (!caller) return errc::backend_unavailable;
         order[count++] = Backend::self_only;
         break;
+      default: return errc::backend_unavailable;  // a Backend cast from another number
     }
 
     const int target = caller ? sys::pidfd_self_thread : pidfd_;
@@ -714,15 +730,16 @@ class TaskHandle {
       r = call(order[i], target);
       // Only ENOSYS falls through: the calls are blocked (seccomp) or compiled out. Any other answer
       // is the kernel's verdict on this request.
-      if (r || r.error() != std::error_code(ENOSYS, std::system_category())) break;
+      if (r || r.assume_error() != std::error_code(ENOSYS, std::system_category())) break;
     }
     if (r || caller) return r;
     // ESRCH: the pidfd's task has exited (also when its number was recycled since). The procfs
     // backend's files vanish with the task (ENOENT and the like): any failure of a gone target is
     // its exit, not the file's fault.
-    if (r.error() == std::errc::no_such_process || (d.backend == Backend::procfs && !alive()))
+    // From here on r holds an error (observed with the narrow assume_error(): nothing can throw).
+    if (r.assume_error() == std::errc::no_such_process || (d.backend == Backend::procfs && !alive()))
       return errc::target_exited;
-    if (r.error() == std::errc::operation_not_permitted || r.error() == std::errc::permission_denied)
+    if (r.assume_error() == std::errc::operation_not_permitted || r.assume_error() == std::errc::permission_denied)
       d.advice = op == Op::mbind || op == Op::home_node ? detail::advice_permission_range : detail::advice_permission;
     return r;
   }
@@ -730,8 +747,8 @@ class TaskHandle {
   static void fill_topology(TaskDiagnostic& d) noexcept {
     if (d.topology_known) return;
     if (auto topo = read_topology()) {
-      d.with_memory = topo.value().with_memory;
-      d.online = topo.value().online;
+      d.with_memory = topo.assume_value().with_memory;
+      d.online = topo.assume_value().online;
       d.topology_known = true;
     }
   }
@@ -745,7 +762,7 @@ class TaskHandle {
     // answer, which needs ptrace read access.
     auto allowed = is_caller() ? self_mems_allowed() : status_mems_allowed();
     if (allowed) {
-      d.allowed = allowed.value();
+      d.allowed = allowed.assume_value();
       d.allowed_known = true;
     }
     return detail::classify_policy_einval(policy, error, d.backend == Backend::procfs, d);
@@ -761,9 +778,14 @@ class TaskHandle {
 // ---------------------------------------------------------------------------------------------
 // Process-wide operations.
 
+// A thread that did not take the policy, with the diagnostic of the call that failed: callers
+// never need to repeat a state-changing call to learn why it failed.
 struct ThreadFailure {
   pid_t tid = 0;
   std::error_code error;
+  TaskDiagnostic diagnostic;  // diagnostic.error == error
+
+  [[nodiscard]] std::string message() const noexcept { return diagnostic.message(); }
 };
 
 struct AllThreadsOptions {
@@ -781,7 +803,7 @@ struct AllThreadsReport {
   std::size_t threads_exited = 0;   // threads that exited before they were reached
   std::size_t rounds = 0;           // passes over /proc/<pid>/task
   bool stable = false;              // the last two passes found no thread that still needed the policy
-  std::vector<ThreadFailure> failures;  // threads that refused, with the reason (e.g. EPERM)
+  std::vector<ThreadFailure> failures;  // threads that refused, with the reason and its diagnostic
   unsigned long pages_not_moved = 0;    // with migrate_pages: what migrate_pages(2) could not move
   std::error_code migrate_error;        // with migrate_pages: why it failed, if it did
 
@@ -801,7 +823,7 @@ inline NodeMask destination_nodes(const Policy& policy, const NodeMask& allowed)
     std::size_t k = index % n;
     std::size_t node = allowed.first();
     while (k-- > 0) node = allowed.next(node);
-    out.set(node);
+    static_cast<void>(out.set(node));  // node comes from `allowed`: in range
   }
   return out;
 }
@@ -818,12 +840,22 @@ inline NodeMask destination_nodes(const Policy& policy, const NodeMask& allowed)
 // last pass can keep the old policy; closing that window needs the process
 // stopped (SIGSTOP or the cgroup freezer), which this function does not do behind the caller's back.
 //
-// Returns a report with per-thread failures when some threads took the policy; an error when none
-// did (the first thread's, e.g. EPERM or errc::unsupported_kernel) or the process exited
+// Returns a report with per-thread failures (each with the diagnostic of its call) when some
+// threads took the policy; an error when none did (the first thread's, e.g. EPERM or
+// errc::unsupported_kernel, with its diagnostic in *diag) or the process exited
 // (errc::target_exited). Allocates (the thread lists and the report).
 [[nodiscard]] inline result<AllThreadsReport> set_policy_on_all_threads(const TaskHandle& process,
                                                                         const Policy& policy,
-                                                                        const AllThreadsOptions& options = {}) noexcept {
+                                                                        const AllThreadsOptions& options = {},
+                                                                        TaskDiagnostic* diag = nullptr) noexcept {
+  TaskDiagnostic scratch;
+  TaskDiagnostic& d = diag != nullptr ? *diag : scratch;
+  d = TaskDiagnostic{};
+  d.tid = process.tid();
+  const auto fail = [&d](std::error_code e) {
+    d.error = e;
+    return e;
+  };
   AllThreadsReport report;
   std::vector<pid_t> done;  // sorted: threads already handled (changed, checked, failed or gone)
   std::vector<pid_t> listing;
@@ -838,8 +870,8 @@ inline NodeMask destination_nodes(const Policy& policy, const NodeMask& allowed)
   while (report.rounds < options.max_rounds) {
     ++report.rounds;
     auto listed = process.list_threads(listing);
-    if (!listed) return listed.error();
-    if (listing.empty()) return errc::target_exited;
+    if (!listed) return fail(listed.error());
+    if (listing.empty()) return fail(errc::target_exited);
     bool changed = false;
     for (const pid_t tid : listing) {
       const auto at = std::lower_bound(done.begin(), done.end(), tid);
@@ -850,31 +882,39 @@ inline NodeMask destination_nodes(const Policy& policy, const NodeMask& allowed)
         if (is_gone(thread.error())) {
           ++report.threads_exited;
         } else {
-          report.failures.push_back({tid, thread.error()});
+          ThreadFailure f;
+          f.tid = tid;
+          f.error = thread.error();
+          f.diagnostic.tid = tid;
+          f.diagnostic.error = thread.error();
+          report.failures.push_back(f);
         }
         continue;
       }
       if (report.rounds > 1 && have_reference) {
-        auto current = thread.value().policy();
-        if (current && current.value() == reference) {
+        auto current = thread.assume_value().policy();
+        if (current && current.assume_value() == reference) {
           ++report.threads_already;
           continue;
         }
       }
       changed = true;
-      auto set = thread.value().set_policy(policy);
+      ThreadFailure f;
+      auto set = thread.assume_value().set_policy(policy, &f.diagnostic);
       if (set) {
         ++report.threads_set;
         if (!have_reference) {
-          if (auto back = thread.value().policy()) {
-            reference = back.value();
+          if (auto back = thread.assume_value().policy()) {
+            reference = back.assume_value();
             have_reference = true;
           }
         }
       } else if (is_gone(set.error())) {
         ++report.threads_exited;
       } else {
-        report.failures.push_back({tid, set.error()});
+        f.tid = tid;
+        f.error = set.error();
+        report.failures.push_back(f);
       }
     }
     // Two clean passes in a row: a thread whose clone(2) was still running during the first may
@@ -887,8 +927,11 @@ inline NodeMask destination_nodes(const Policy& policy, const NodeMask& allowed)
   }
 
   if (report.threads_set + report.threads_already == 0) {
-    if (!report.failures.empty()) return report.failures.front().error;
-    return errc::target_exited;
+    if (!report.failures.empty()) {
+      d = report.failures.front().diagnostic;
+      return report.failures.front().error;
+    }
+    return fail(errc::target_exited);
   }
 
   if (options.migrate_pages && policy.nodes().any()) {
@@ -897,14 +940,14 @@ inline NodeMask destination_nodes(const Policy& policy, const NodeMask& allowed)
     if (!topo) {
       report.migrate_error = topo.error();
     } else {
-      const NodeMask with_memory = topo.value().with_memory;
+      const NodeMask with_memory = topo.assume_value().with_memory;
       const NodeMask to =
-          detail::destination_nodes(policy, allowed ? allowed.value() : with_memory) & with_memory;
+          detail::destination_nodes(policy, allowed ? allowed.assume_value() : with_memory) & with_memory;
       const NodeMask from = with_memory & ~to;
       if (to.any() && from.any()) {
         auto moved = process.migrate_pages(from, to);
         if (moved) {
-          report.pages_not_moved = moved.value();
+          report.pages_not_moved = moved.assume_value();
         } else {
           report.migrate_error = moved.error();
         }

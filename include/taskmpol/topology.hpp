@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: MIT
 // The NUMA topology as sysfs reports it (possible / online / with memory / with CPUs) and the
-// weighted-interleave weights, read and written with plain POSIX calls under an injectable root so
-// tests can point the code at a recorded or synthetic layout (like hwloc's HWLOC_FSROOT).
+// weighted-interleave weights, read and written through the kernel seam (syscalls.hpp: read_file,
+// write_file) under an injectable root so tests can point the code at a recorded or synthetic
+// layout (like hwloc's HWLOC_FSROOT).
 //
-// Nothing here allocates: paths are built in fixed buffers, and errors carry an optional
-// SysfsDiagnostic that names the file, the node and what to do.
+// Paths are built in fixed buffers; only the message() of a diagnostic allocates. Errors carry an
+// optional SysfsDiagnostic that names the file, the node and what to do.
 #pragma once
 
 #include <taskmpol/error.hpp>
 #include <taskmpol/node_mask.hpp>
+#include <taskmpol/syscalls.hpp>
 
 #include <array>
 #include <cerrno>
@@ -20,7 +22,6 @@
 #include <system_error>
 
 #include <fcntl.h>
-#include <unistd.h>
 
 namespace taskmpol {
 
@@ -28,30 +29,35 @@ namespace taskmpol {
 struct SysfsDiagnostic {
   static constexpr std::size_t path_capacity = 4096;  // PATH_MAX
 
+  std::error_code error;                   // what the call returned (set on failure)
   std::array<char, path_capacity> path{};  // the file involved, NUL-terminated ("" if none)
   int os_error = 0;                        // errno of the failing open/read/write; 0 if the content was wrong
   std::size_t node = NodeMask::npos;       // the node whose weight file was involved, or npos
   const char* advice = "";                 // what to do; static storage, never null
 
   [[nodiscard]] std::string_view path_view() const noexcept { return {path.data(), ::strnlen(path.data(), path.size())}; }
-};
 
-// One line for people: "[node N: ]<path>: <error>; <advice>". Allocates; like the library's other
-// string conveniences it is noexcept, so running out of memory terminates.
-inline std::string describe(std::error_code error, const SysfsDiagnostic& diag) noexcept {
-  std::string text;
-  if (diag.node != NodeMask::npos) text += "node " + std::to_string(diag.node) + ": ";
-  if (!diag.path_view().empty()) {
-    text += diag.path_view();
-    text += ": ";
+  // One line for people: "[node N: ]<path>: <error>; <advice>". Allocates; like the library's other
+  // string conveniences it is noexcept, so running out of memory terminates.
+  [[nodiscard]] std::string message() const noexcept {
+    std::string text;
+    if (node != NodeMask::npos) {
+      text += "node ";
+      text += std::to_string(node);
+      text += ": ";
+    }
+    if (!path_view().empty()) {
+      text += path_view();
+      text += ": ";
+    }
+    text += os_error != 0 ? std::error_code(os_error, std::system_category()).message() : error.message();
+    if (advice[0] != '\0') {
+      text += "; ";
+      text += advice;
+    }
+    return text;
   }
-  text += diag.os_error != 0 ? std::error_code(diag.os_error, std::system_category()).message() : error.message();
-  if (diag.advice[0] != '\0') {
-    text += "; ";
-    text += diag.advice;
-  }
-  return text;
-}
+};
 
 // The node sets of one system. Every set is a subset of `possible`.
 struct Topology {
@@ -76,6 +82,13 @@ using sysfs_path = std::array<char, SysfsDiagnostic::path_capacity>;
 
 inline constexpr std::string_view node_dir = "/sys/devices/system/node/";
 inline constexpr std::string_view weights_dir = "/sys/kernel/mm/mempolicy/weighted_interleave";
+
+// Records the error a public function returns in its diagnostic.
+template <class T>
+result<T> noted(result<T> r, SysfsDiagnostic* diag) noexcept {
+  if (!r && diag != nullptr) diag->error = r.error();
+  return r;
+}
 
 inline void diagnose(SysfsDiagnostic* diag, const sysfs_path& path, int os_error, std::size_t node,
                      const char* advice) noexcept {
@@ -128,52 +141,18 @@ inline result<void> build_path(sysfs_path& out, std::string_view root, std::stri
   return success();
 }
 
-// Closes on scope exit; close(2) errors on a read-only descriptor carry no information.
-class fd_guard {
- public:
-  explicit fd_guard(int fd) noexcept : fd_(fd) {}
-  fd_guard(const fd_guard&) = delete;
-  fd_guard& operator=(const fd_guard&) = delete;
-  ~fd_guard() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  [[nodiscard]] int get() const noexcept { return fd_; }
-
- private:
-  int fd_;
-};
-
 // sysfs attributes are at most one page; anything longer is not a sysfs attribute.
 inline constexpr std::size_t max_attribute = 4096;
-using attribute_buffer = std::array<char, max_attribute + 1>;
+using attribute_buffer = std::array<char, max_attribute>;
 
 // Reads the whole file into buf. On failure *os_error holds errno (or EFBIG if it is too long).
 inline bool read_attribute(const char* path, attribute_buffer& buf, std::size_t* size, int* os_error) noexcept {
-  int fd = -1;
-  do {
-    fd = ::open(path, O_RDONLY | O_CLOEXEC);
-  } while (fd < 0 && errno == EINTR);
-  if (fd < 0) {
-    *os_error = errno;
+  auto r = sys::read_file(AT_FDCWD, path, buf);
+  if (!r) {
+    *os_error = r.error().value();
     return false;
   }
-  const fd_guard guard(fd);
-  std::size_t total = 0;
-  while (true) {
-    const ssize_t n = ::read(fd, buf.data() + total, buf.size() - total);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      *os_error = errno;
-      return false;
-    }
-    if (n == 0) break;
-    total += static_cast<std::size_t>(n);
-    if (total == buf.size()) {
-      *os_error = EFBIG;
-      return false;
-    }
-  }
-  *size = total;
+  *size = r.assume_value();
   return true;
 }
 
@@ -256,11 +235,9 @@ inline bool parse_weight(std::string_view text, std::uint8_t* weight) noexcept {
 
 }  // namespace detail
 
-// Reads the four node sets from <root>/sys/devices/system/node/{possible,online,has_memory,has_cpu}.
-// Errors: errc::topology_unavailable (diag names the file and, for a missing file, what to check);
-// ENAMETOOLONG / EINVAL for an unusable root.
-[[nodiscard]] inline result<Topology> read_topology(std::string_view root = system_root,
-                                                    SysfsDiagnostic* diag = nullptr) noexcept {
+namespace detail {
+inline result<Topology> read_topology_impl(std::string_view root,
+                                                    SysfsDiagnostic* diag) noexcept {
   Topology t;
   TASKMPOL_TRY(possible, detail::read_node_list(root, "possible", diag));
   TASKMPOL_TRY(online, detail::read_node_list(root, "online", diag));
@@ -272,12 +249,19 @@ inline bool parse_weight(std::string_view text, std::uint8_t* weight) noexcept {
   t.with_cpus = with_cpus;
   return t;
 }
+}  // namespace detail
 
-// Weighted-interleave weight of one node (Linux 6.9+): 1..255.
-// Errors: errc::node_out_of_range; errc::topology_unavailable when the kernel has no weight file for
-// the node or its content is not a weight (diag says which).
-[[nodiscard]] inline result<std::uint8_t> read_interleave_weight(std::size_t node, std::string_view root = system_root,
-                                                                 SysfsDiagnostic* diag = nullptr) noexcept {
+// Reads the four node sets from <root>/sys/devices/system/node/{possible,online,has_memory,has_cpu}.
+// Errors: errc::topology_unavailable (diag names the file and, for a missing file, what to check);
+// ENAMETOOLONG / EINVAL for an unusable root.
+[[nodiscard]] inline result<Topology> read_topology(std::string_view root = system_root,
+                                                    SysfsDiagnostic* diag = nullptr) noexcept {
+  return detail::noted(detail::read_topology_impl(root, diag), diag);
+}
+
+namespace detail {
+inline result<std::uint8_t> read_interleave_weight_impl(std::size_t node, std::string_view root,
+                                                                 SysfsDiagnostic* diag) noexcept {
   detail::sysfs_path path{};
   TASKMPOL_TRYV(detail::weight_path(path, root, node, diag));
   detail::attribute_buffer buf{};
@@ -295,6 +279,15 @@ inline bool parse_weight(std::string_view text, std::uint8_t* weight) noexcept {
   }
   return weight;
 }
+}  // namespace detail
+
+// Weighted-interleave weight of one node (Linux 6.9+): 1..255.
+// Errors: errc::node_out_of_range; errc::topology_unavailable when the kernel has no weight file for
+// the node or its content is not a weight (diag says which).
+[[nodiscard]] inline result<std::uint8_t> read_interleave_weight(std::size_t node, std::string_view root = system_root,
+                                                                 SysfsDiagnostic* diag = nullptr) noexcept {
+  return detail::noted(detail::read_interleave_weight_impl(node, root, diag), diag);
+}
 
 // Weights of several nodes, indexed by node id; nodes outside the mask read as 0.
 struct InterleaveWeights {
@@ -305,19 +298,64 @@ struct InterleaveWeights {
   }
 };
 
+namespace detail {
+inline result<InterleaveWeights> read_interleave_weights_impl(const NodeMask& nodes,
+                                                                       std::string_view root,
+                                                                       SysfsDiagnostic* diag) noexcept {
+  InterleaveWeights out;
+  for (std::size_t node : nodes) {
+    TASKMPOL_TRY(w, read_interleave_weight(node, root, diag));
+    out.weight[node] = w;
+    static_cast<void>(out.nodes.set(node));  // node comes from a NodeMask: in range
+  }
+  return out;
+}
+}  // namespace detail
+
 // Reads the weight of every node in `nodes` (typically Topology::with_memory). Stops at the first
 // node that has no readable weight and reports it.
 [[nodiscard]] inline result<InterleaveWeights> read_interleave_weights(const NodeMask& nodes,
                                                                        std::string_view root = system_root,
                                                                        SysfsDiagnostic* diag = nullptr) noexcept {
-  InterleaveWeights out;
-  for (std::size_t node : nodes) {
-    TASKMPOL_TRY(w, read_interleave_weight(node, root, diag));
-    out.weight[node] = w;
-    out.nodes.set(node);
-  }
-  return out;
+  return detail::noted(detail::read_interleave_weights_impl(nodes, root, diag), diag);
 }
+
+namespace detail {
+inline result<void> write_interleave_weight_impl(std::size_t node, unsigned weight,
+                                                          std::string_view root,
+                                                          SysfsDiagnostic* diag) noexcept {
+  detail::sysfs_path path{};
+  TASKMPOL_TRYV(detail::weight_path(path, root, node, diag));
+  if (weight < 1 || weight > 255) {
+    detail::diagnose(diag, path, 0, node, "choose a weight from 1 to 255");
+    return errc::invalid_weight;
+  }
+  std::array<char, 4> text{};
+  std::size_t len = 0;
+  if (weight >= 100) text[len++] = static_cast<char>('0' + weight / 100);
+  if (weight >= 10) text[len++] = static_cast<char>('0' + weight / 10 % 10);
+  text[len++] = static_cast<char>('0' + weight % 10);
+  text[len++] = '\n';
+  // O_TRUNC as in `echo 3 > nodeN`: sysfs ignores it, a recorded layout's plain file needs it. A
+  // missing file means the kernel has no weight for that node (write_file never creates one).
+  auto written = sys::write_file(AT_FDCWD, path.data(), std::string_view(text.data(), len), /*truncate=*/true);
+  if (!written) {
+    const int e = written.error().value();
+    const char* advice = "the kernel refused the weight";
+    if (e == EACCES || e == EPERM)
+      advice = "writing interleave weights needs root (the files are root-owned, mode 0644): run as root or with sudo";
+    else if (e == EROFS)
+      advice = "sysfs is mounted read-only here (a container?): set weights on the host";
+    else if (e == ENOENT)
+      advice = detail::advice_no_weights;
+    else if (e == EIO)
+      advice = "the kernel did not take the whole weight; try again";
+    detail::diagnose(diag, path, e, node, advice);
+    return detail::noted(e == ENOENT ? result<void>(errc::topology_unavailable) : result<void>(written.error()), diag);
+  }
+  return success();
+}
+}  // namespace detail
 
 // Sets one node's weight (1..255). Needs root: the files are root-owned, mode 0644. On Linux 6.16+
 // writing a weight also switches the kernel's automatic weights ("auto") off.
@@ -326,60 +364,12 @@ struct InterleaveWeights {
 [[nodiscard]] inline result<void> write_interleave_weight(std::size_t node, unsigned weight,
                                                           std::string_view root = system_root,
                                                           SysfsDiagnostic* diag = nullptr) noexcept {
-  detail::sysfs_path path{};
-  TASKMPOL_TRYV(detail::weight_path(path, root, node, diag));
-  if (weight < 1 || weight > 255) {
-    detail::diagnose(diag, path, 0, node, "choose a weight from 1 to 255");
-    return errc::invalid_weight;
-  }
-  int fd = -1;
-  do {
-    // O_TRUNC as in `echo 3 > nodeN`: sysfs ignores it, a recorded layout's plain file needs it.
-    // No O_CREAT: a missing file means the kernel has no weight for that node.
-    fd = ::open(path.data(), O_WRONLY | O_TRUNC | O_CLOEXEC);
-  } while (fd < 0 && errno == EINTR);
-  if (fd < 0) {
-    const int e = errno;
-    if (e == EACCES || e == EPERM || e == EROFS) {
-      detail::diagnose(diag, path, e, node,
-                       e == EROFS ? "sysfs is mounted read-only here (a container?): set weights on the host"
-                                  : "writing interleave weights needs root (the files are root-owned, mode 0644): "
-                                    "run as root or with sudo");
-      return detail::posix_error(e);
-    }
-    detail::diagnose(diag, path, e, node, e == ENOENT ? detail::advice_no_weights : "check that this file is writable");
-    return e == ENOENT ? result<void>(errc::topology_unavailable) : result<void>(detail::posix_error(e));
-  }
-  const detail::fd_guard guard(fd);
-  std::array<char, 4> text{};
-  std::size_t len = 0;
-  if (weight >= 100) text[len++] = static_cast<char>('0' + weight / 100);
-  if (weight >= 10) text[len++] = static_cast<char>('0' + weight / 10 % 10);
-  text[len++] = static_cast<char>('0' + weight % 10);
-  text[len++] = '\n';
-  // A sysfs store consumes the whole buffer in one write; a short count means it was refused.
-  ssize_t n = -1;
-  do {
-    n = ::write(fd, text.data(), len);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) {
-    const int e = errno;
-    detail::diagnose(diag, path, e, node,
-                     e == EACCES || e == EPERM ? "writing interleave weights needs root: run as root or with sudo"
-                                               : "the kernel refused the weight");
-    return detail::posix_error(e);
-  }
-  if (static_cast<std::size_t>(n) != len) {
-    detail::diagnose(diag, path, EIO, node, "the kernel accepted only part of the weight; try again");
-    return detail::posix_error(EIO);
-  }
-  return success();
+  return detail::noted(detail::write_interleave_weight_impl(node, weight, root, diag), diag);
 }
 
-// Whether the kernel manages the weights itself (Linux 6.16+ "auto" file). Errors:
-// errc::topology_unavailable on kernels without the file.
-[[nodiscard]] inline result<bool> read_interleave_auto(std::string_view root = system_root,
-                                                       SysfsDiagnostic* diag = nullptr) noexcept {
+namespace detail {
+inline result<bool> read_interleave_auto_impl(std::string_view root,
+                                                       SysfsDiagnostic* diag) noexcept {
   // The 6.18 host this was developed on names the attribute "__auto_type" (apparently the kernel's
   // new `auto` -> `__auto_type` macro leaked into the stringified attribute name). Accept both.
   detail::sysfs_path first{};
@@ -408,6 +398,14 @@ struct InterleaveWeights {
   }
   detail::diagnose(diag, first, ENOENT, NodeMask::npos, "automatic interleave weights need Linux 6.16 or later");
   return errc::topology_unavailable;
+}
+}  // namespace detail
+
+// Whether the kernel manages the weights itself (Linux 6.16+ "auto" file). Errors:
+// errc::topology_unavailable on kernels without the file.
+[[nodiscard]] inline result<bool> read_interleave_auto(std::string_view root = system_root,
+                                                       SysfsDiagnostic* diag = nullptr) noexcept {
+  return detail::noted(detail::read_interleave_auto_impl(root, diag), diag);
 }
 
 }  // namespace taskmpol

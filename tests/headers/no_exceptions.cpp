@@ -23,8 +23,8 @@ int main(int argc, char**) {
 
   // Nodes from argc: the optimizer cannot settle the results at compile time and drop the
   // observers' no-value paths, which are what would reference boost::throw_exception.
-  NodeMask nodes{0};
-  nodes.set(static_cast<std::size_t>(argc));
+  NodeMask nodes = NodeMask::of<0>();
+  check(nodes.set(static_cast<std::size_t>(argc)), "node argc is in range");
 
   const taskmpol::result<Policy> engaged = Policy::make(Mode::interleave, {}, nodes);
   check(engaged.has_value(), "interleave over nodes 0-1 is valid");

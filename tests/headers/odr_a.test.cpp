@@ -27,7 +27,7 @@ TEST_SUITE("headers") {
 
   TEST_CASE("a policy made in another translation unit equals one made here") {
     const taskmpol::result<taskmpol::Policy> there = odr_b::bind_to(3);
-    const taskmpol::result<taskmpol::Policy> here = taskmpol::Policy::make(taskmpol::Mode::bind, {}, taskmpol::NodeMask{3});
+    const taskmpol::result<taskmpol::Policy> here = taskmpol::Policy::make(taskmpol::Mode::bind, {}, taskmpol::NodeMask::of<3>());
     REQUIRE(there.has_value());
     REQUIRE(here.has_value());
     CHECK(there.value() == here.value());

@@ -14,7 +14,7 @@ const void* mode_table_address() noexcept { return &taskmpol::mode_table; }
 
 taskmpol::result<taskmpol::Policy> bind_to(std::size_t node) noexcept {
   taskmpol::NodeMask nodes;
-  nodes.set(node);
+  if (!nodes.set(node)) return taskmpol::errc::node_out_of_range;
   return taskmpol::Policy::make(taskmpol::Mode::bind, {}, nodes);
 }
 

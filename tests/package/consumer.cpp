@@ -26,7 +26,7 @@ int main() {
   }
 #endif
 
-  const NodeMask nodes{0, 2};
+  const NodeMask nodes = NodeMask::of<0, 2>();
   const taskmpol::result<Policy> policy = Policy::make(Mode::interleave, ModeFlag::static_nodes, nodes);
   if (!policy) {
     std::fprintf(stderr, "Policy::make failed: %s\n", policy.error().message().c_str());

@@ -2,16 +2,22 @@
 // The taskmpol program, run as users run it: exit status, stdout and stderr for accepted and
 // rejected policy texts (against --memory-nodes 0-2, so the answers do not depend on the host),
 // and `show` under numactl, which sets the policy the program then reports.
+#include <taskmpol/config.hpp>
 #include <taskmpol/self.hpp>
 #include <taskmpol/syscalls.hpp>
 #include <taskmpol/topology.hpp>
 
 #include <doctest/doctest.h>
 
+#include "../support/fake_sysfs.hpp"
+#include "../support/skip.hpp"
+
 #include <ostream>  // doctest prints std::error_code with operator<<, declared there
 #include <nlohmann/json.hpp>
 
 #include <cerrno>
+#include <cstdlib>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -38,8 +44,21 @@ struct Run {
 // fork + execvp with stdout and stderr on pipes, drained together with poll() so a chatty child
 // cannot block on a full pipe. With `policy`, the child sets it before exec: a memory policy is
 // inherited across exec, which is how `show` gets something to show.
-Run run(std::vector<std::string> args, const mp::Policy* policy = nullptr) {
+Run run(std::vector<std::string> args, const mp::Policy* policy = nullptr, bool terminal_stdin = false) {
   Run r;
+  // A pseudo-terminal for stdin when asked (the child sees isatty(0)), else /dev/null.
+  int tty = -1;
+  int master = -1;
+  if (terminal_stdin) {
+    master = ::posix_openpt(O_RDWR | O_NOCTTY);
+    REQUIRE(master >= 0);
+    REQUIRE(::grantpt(master) == 0);
+    REQUIRE(::unlockpt(master) == 0);
+    tty = ::open(::ptsname(master), O_RDWR | O_NOCTTY);
+    REQUIRE(tty >= 0);
+    ::fcntl(master, F_SETFD, FD_CLOEXEC);
+    ::fcntl(tty, F_SETFD, FD_CLOEXEC);  // dup2 makes the child's stdin without the flag
+  }
   int out_pipe[2];
   int err_pipe[2];
   REQUIRE(::pipe2(out_pipe, O_CLOEXEC) == 0);
@@ -52,12 +71,15 @@ Run run(std::vector<std::string> args, const mp::Policy* policy = nullptr) {
   if (pid == 0) {
     ::dup2(out_pipe[1], 1);
     ::dup2(err_pipe[1], 2);
+    if (tty >= 0) ::dup2(tty, 0);
+    else if (const int null = ::open("/dev/null", O_RDONLY); null >= 0) ::dup2(null, 0);
     if (policy != nullptr && !mp::set_self_policy(*policy)) ::_exit(126);
     ::execvp(argv[0], argv.data());
     ::_exit(127);
   }
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);
+  if (tty >= 0) ::close(tty);
   pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
   std::string* sinks[2] = {&r.out, &r.err};
   int open_fds = 2;
@@ -81,13 +103,36 @@ Run run(std::vector<std::string> args, const mp::Policy* policy = nullptr) {
   }
   while (::waitpid(pid, &r.status, 0) < 0 && errno == EINTR) {
   }
+  if (master >= 0) ::close(master);
   return r;
 }
 
-Run cli(std::vector<std::string> args, const mp::Policy* policy = nullptr) {
+Run cli(std::vector<std::string> args, const mp::Policy* policy = nullptr, bool terminal_stdin = false) {
   args.insert(args.begin(), TASKMPOL_CLI_PATH);
-  return run(std::move(args), policy);
+  return run(std::move(args), policy, terminal_stdin);
 }
+
+// No message of the command names a C++ spelling.
+bool speaks_cli(const std::string& err) {
+  for (const char* cpp : {"Dialect::", "to_string(", "errc::", "PolicyIssue", "std::", "TaskHandle", "result<"})
+    if (err.find(cpp) != std::string::npos) return false;
+  return true;
+}
+
+// A sysfs layout for `weights`: nodes 0-1 with memory, weights 1 and 2, automatic weights on.
+struct WeightsLayout {
+  taskmpol_test::FakeSysfs fs;
+  WeightsLayout() {
+    fs.nodes("0-1", "0-1", "0-1", "0-1").weight(0, 1).weight(1, 2);
+    fs.weights_file("auto", "true\n");
+  }
+  [[nodiscard]] std::string weight(std::size_t node) const {
+    std::ifstream in(fs.weight_path(node));
+    std::string line;
+    std::getline(in, line);
+    return line;
+  }
+};
 
 Run parse(const std::string& text) { return cli({"parse", "--memory-nodes", "0-2", "--", text}); }
 
@@ -196,10 +241,7 @@ TEST_SUITE("cli") {
   }
 
   TEST_CASE("cli: show reports what numactl set") {
-    if (!have_numactl()) {
-      MESSAGE("skipped: numactl is not installed");
-      return;
-    }
+    if (!have_numactl()) TASKMPOL_SKIP("numactl is not installed");
     const auto topology = mp::read_topology();
     REQUIRE(topology);
     const std::string node = std::to_string(topology.value().with_memory.first());
@@ -287,10 +329,7 @@ TEST_SUITE("cli") {
   // The cross-task commands need the kernel series; on a stock kernel each one must say so with
   // the typed error (exit 3) and the pointer to kernel/README.md, and never pretend to work.
   TEST_CASE("cli: cross-task commands on a kernel without the series") {
-    if (mp::sys::task_mempolicy_available()) {
-      MESSAGE("skipped: this kernel has the taskmpol series (the VM demo covers it)");
-      return;
-    }
+    if (mp::sys::task_mempolicy_available()) TASKMPOL_SKIP("this kernel has the taskmpol series (the VM demo covers it)");
     const std::string self = std::to_string(::getpid());
     const std::vector<std::vector<std::string>> commands{
         {"show", self},
@@ -310,8 +349,8 @@ TEST_SUITE("cli") {
       CAPTURE(joined);
       const Run r = cli(args);
       CHECK(r.exit_code() == 3);
-      CHECK(r.err.find("this kernel lacks task mempolicy support (needs the taskmpol kernel series: see "
-                       "kernel/README.md)") != std::string::npos);
+      CHECK(r.err.find("this kernel lacks task mempolicy support (needs the taskmpol kernel series, task mempolicy "
+                       "ABI 2: see kernel/README.md)") != std::string::npos);
       CHECK(r.out.empty());
     }
   }
@@ -358,8 +397,8 @@ TEST_SUITE("cli") {
     const Run bad_list = cli({"set", self, "--interleave=0-x"});
     CHECK(bad_list.exit_code() == 2);  // a malformed option value is a usage error, as for parse
     CHECK(bad_list.err.find("--interleave") != std::string::npos);
-    CHECK(cli({"set", self, "--preferred=0-1"}).exit_code() == 1);  // one node only
-    CHECK(cli({"set", self, "--interleave=0", "--balancing"}).exit_code() == 1);
+    CHECK(cli({"set", self, "--preferred=0-1"}).exit_code() == 2);  // one node only: on any system
+    CHECK(cli({"set", self, "--interleave=0", "--balancing"}).exit_code() == 2);
 
     // A process that does not exist: named, exit 1 (checked before the kernel's support).
     const Run gone = cli({"set", "999999999", "bind:0"});
@@ -376,5 +415,251 @@ TEST_SUITE("cli") {
     }
     CHECK(r.exit_code() == 0);
     CHECK(r.out.rfind("interleave weights: ", 0) == 0);
+  }
+
+  TEST_CASE("cli: version") {
+    for (const char* flag : {"--version", "-V"}) {
+      CAPTURE(flag);
+      const Run r = cli({flag});
+      CHECK(r.exit_code() == 0);
+      CHECK(r.out.rfind(std::string("taskmpol ") + TASKMPOL_VERSION_STRING + " ", 0) == 0);
+      CHECK(r.out.find("ABI 2") != std::string::npos);
+    }
+  }
+
+  TEST_CASE("cli: unknown options and commands are named") {
+    const Run option = cli({"--bogus"});
+    CHECK(option.exit_code() == 2);
+    CHECK(option.err.find("unknown option --bogus") != std::string::npos);
+    CHECK(option.err.find("subcommand is required") == std::string::npos);
+    const Run command = cli({"frobnicate"});
+    CHECK(command.exit_code() == 2);
+    CHECK(command.err.find("unknown command 'frobnicate'") != std::string::npos);
+    const Run sub_option = cli({"set", "1", "bind:0", "--bogus"});
+    CHECK(sub_option.exit_code() == 2);
+    CHECK(sub_option.err.find("unknown option --bogus") != std::string::npos);
+    CHECK(sub_option.err.find("taskmpol set --help") != std::string::npos);
+    const Run none = cli({});
+    CHECK(none.exit_code() == 2);
+    CHECK(none.err.find("a command is required: parse, show, set") != std::string::npos);
+  }
+
+  TEST_CASE("cli: a bad PID is not a positive integer") {
+    for (const std::string pid : {"0", "-5", "abc", "1x", " 7", "+7", "99999999999999999999"}) {
+      for (const std::vector<std::string>& args :
+           {std::vector<std::string>{"set", pid, "bind:0"}, {"show", pid}, {"mbind", pid, "0x10000", "4K", "bind:0"},
+            {"home-node", pid, "0x10000", "4K", "0"}}) {
+        CAPTURE(args[0]);
+        CAPTURE(pid);
+        const Run r = cli(args);
+        CHECK(r.exit_code() == 2);
+        CHECK(r.err.find("PID must be a positive integer") != std::string::npos);
+        CHECK(r.err.size() < 200);  // no 300-digit range
+      }
+    }
+    const Run tid = cli({"set", std::to_string(::getpid()), "bind:0", "--thread", "-1"});
+    CHECK(tid.exit_code() == 2);
+    CHECK(tid.err.find("TID (--thread) must be a positive integer") != std::string::npos);
+  }
+
+  TEST_CASE("cli: preferred with several nodes suggests preferred-many") {
+    const Run r = cli({"set", std::to_string(::getpid()), "--preferred=0,1"});
+    CHECK(r.exit_code() == 2);
+    CHECK(r.err.find("--preferred-many=0,1") != std::string::npos);
+  }
+
+  TEST_CASE("cli: the same misuse exits 2 whichever options spell it") {
+    const std::string self = std::to_string(::getpid());
+    // Each pair: the policy text and the numactl options that mean the same (wrong) thing.
+    const std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>> pairs{
+        {{"bind:abc"}, {"--membind=abc"}},
+        {{"prefer:0,1"}, {"--preferred=0,1"}},
+        {{"interleave=balancing:0"}, {"--interleave=0", "--balancing"}},
+        {{"bind=static|relative:0"}, {"--membind=0", "--static", "--relative"}},
+        {{"bind:3-1"}, {"--membind=3-1"}},
+    };
+    for (const auto& [text, options] : pairs) {
+      std::vector<std::string> a{"set", self};
+      a.insert(a.end(), text.begin(), text.end());
+      std::vector<std::string> b{"set", self};
+      b.insert(b.end(), options.begin(), options.end());
+      CAPTURE(text[0]);
+      const Run by_text = cli(a);
+      const Run by_options = cli(b);
+      CHECK(by_text.exit_code() == 2);
+      CHECK(by_options.exit_code() == 2);
+      CHECK(speaks_cli(by_text.err));
+      CHECK(speaks_cli(by_options.err));
+    }
+    // A fact of this system (no memory on node 1023) is a refusal, however it is spelled.
+    CHECK(cli({"set", self, "bind:1023"}).exit_code() == 1);
+    CHECK(cli({"set", self, "--membind=1023"}).exit_code() == 1);
+  }
+
+  TEST_CASE("cli: messages speak the command line") {
+    const Run alias = parse("preferred-many:0");
+    CHECK(alias.exit_code() == 1);
+    CHECK(alias.err.find("use --extended") != std::string::npos);
+    CHECK(speaks_cli(alias.err));
+    const Run balancing = parse("bind=balancing:0");
+    CHECK(balancing.err.find("use --extended") != std::string::npos);
+    CHECK(speaks_cli(balancing.err));
+    const Run warned = cli({"parse", "--memory-nodes", "0-2", "--extended", "bind=static|balancing:0\n"});
+    CHECK(warned.exit_code() == 0);
+    CHECK(speaks_cli(warned.err));
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"set", "1", "local=static"}, {"mbind", "1", "0x10000", "4K", "bind"},
+          {"set", "1", "--localalloc", "--static"}, {"weights", "x=1"}}) {
+      CAPTURE(args[0]);
+      CHECK(speaks_cli(cli(args).err));
+    }
+  }
+
+  TEST_CASE("cli: on this system only for this system's nodes") {
+    const Run given = parse("bind:7");  // --memory-nodes 0-2
+    CHECK(given.err.find("node 7 has no memory (--memory-nodes 0-2)") != std::string::npos);
+    CHECK(given.err.find("on this system") == std::string::npos);
+    const Run here = cli({"parse", "bind:1023"});
+    CHECK(here.exit_code() == 1);
+    CHECK(here.err.find("node 1023 has no memory on this system") != std::string::npos);
+  }
+
+  TEST_CASE("cli: long input is shortened in messages") {
+    const std::string long_text = "bind:" + std::string(100000, '1') + "x";
+    const Run r = parse(long_text);
+    CHECK(r.exit_code() == 1);
+    CHECK(r.err.size() < 1000);
+    const Run option = cli({"set", "1", "--membind=" + std::string(5000, 'z')});
+    CHECK(option.exit_code() == 2);
+    CHECK(option.err.size() < 600);
+    CHECK(option.err.find("bytes)") != std::string::npos);
+    const Run pid = cli({"show", std::string(5000, '9')});
+    CHECK(pid.exit_code() == 2);
+    CHECK(pid.err.size() < 300);
+  }
+
+  TEST_CASE("cli: ADDR and LEN take no octal sign or blank") {
+    const std::string self = std::to_string(::getpid());
+    for (const std::string bad : {"010", " 4096", "+4096", "-4096", "0x", "4096 ", "1e3", "0x1z", "K"}) {
+      CAPTURE(bad);
+      const Run addr = cli({"mbind", self, bad, "4K", "bind:0"});
+      CHECK(addr.exit_code() == 2);
+      CHECK(addr.err.find("ADDR and LEN are numbers") != std::string::npos);
+      const Run len = cli({"mbind", self, "0x10000", bad, "bind:0"});
+      CHECK(len.exit_code() == 2);
+    }
+    CHECK(cli({"mbind", self, "0x10000", "99999999999999999999", "bind:0"}).exit_code() == 2);  // overflow
+    CHECK(cli({"mbind", self, "0x10000", "17179869184G", "bind:0"}).exit_code() == 2);        // 2^64 bytes
+  }
+
+  TEST_CASE("cli: home-node checks NODE before anything else") {
+    // A PID and range that are wrong too: the NODE is named first.
+    const Run big = cli({"home-node", "999999999", "zzz", "4K", "5000"});
+    CHECK(big.exit_code() == 2);
+    CHECK(big.err.find("NODE must be a node number from 0 to 1023") != std::string::npos);
+    const Run word = cli({"home-node", "1", "0x10000", "4K", "one"});
+    CHECK(word.exit_code() == 2);
+    CHECK(word.err.find("NODE must be") != std::string::npos);
+    const auto topology = mp::read_topology();
+    REQUIRE(topology);
+    const std::size_t offline = topology.value().online.last() + 1;
+    REQUIRE(offline < 1024);
+    const Run missing = cli({"home-node", "999999999", "0x10000", "4K", std::to_string(offline)});
+    CHECK(missing.exit_code() == 1);
+    CHECK(missing.err.find("is not online on this system") != std::string::npos);
+    CHECK(missing.err.find("no process") == std::string::npos);
+  }
+
+  TEST_CASE("cli: weights refuses a node given twice and bad weights") {
+    WeightsLayout layout;
+    const Run twice = cli({"weights", "--sysfs-root", layout.fs.root(), "0=3", "1=2", "0=4"});
+    CHECK(twice.exit_code() == 2);
+    CHECK(twice.err.find("node 0 is given twice") != std::string::npos);
+    CHECK(cli({"weights", "--sysfs-root", layout.fs.root(), "0=0"}).exit_code() == 2);
+    CHECK(cli({"weights", "--sysfs-root", layout.fs.root(), "0=256"}).exit_code() == 2);
+    CHECK(cli({"weights", "--sysfs-root", layout.fs.root(), "0=+3"}).exit_code() == 2);
+    CHECK(cli({"weights", "--sysfs-root", layout.fs.root(), "1024=3"}).exit_code() == 2);
+    CHECK(layout.weight(0) == "1");  // nothing written
+  }
+
+  TEST_CASE("cli: weights shows the change and that automatic weights go off") {
+    WeightsLayout layout;
+    const Run r = cli({"weights", "--sysfs-root", layout.fs.root(), "0=4"});  // stdin: not a terminal
+    CHECK(r.exit_code() == 0);
+    CHECK(r.out.find("node 0: 1 -> 4") != std::string::npos);
+    CHECK(r.out.find("switches the kernel's automatic weights off (they were on)") != std::string::npos);
+    CHECK(r.out.find("interleave weights: 0=4 1=2") != std::string::npos);
+    CHECK(layout.weight(0) == "4");
+  }
+
+  TEST_CASE("cli: weights asks for yes when stdin is a terminal") {
+    WeightsLayout layout;
+    const Run asked = cli({"weights", "--sysfs-root", layout.fs.root(), "0=4"}, nullptr, true);
+    CHECK(asked.exit_code() == 2);
+    CHECK(asked.err.find("node 0: 1 -> 4") != std::string::npos);
+    CHECK(asked.err.find("--yes") != std::string::npos);
+    CHECK(asked.err.find("automatic weights off") != std::string::npos);
+    CHECK(layout.weight(0) == "1");
+    const Run yes = cli({"weights", "--sysfs-root", layout.fs.root(), "--yes", "0=4"}, nullptr, true);
+    CHECK(yes.exit_code() == 0);
+    CHECK(layout.weight(0) == "4");
+    // Reading needs no confirmation.
+    CHECK(cli({"weights", "--sysfs-root", layout.fs.root()}, nullptr, true).exit_code() == 0);
+  }
+
+  TEST_CASE("cli: weights json") {
+    WeightsLayout layout;
+    const Run r = cli({"weights", "--sysfs-root", layout.fs.root(), "--json", "1=5"});
+    REQUIRE(r.exit_code() == 0);
+    const auto j = nlohmann::json::parse(r.out, nullptr, false);
+    REQUIRE_FALSE(j.is_discarded());
+    CHECK(j.at("weights").at("0") == 1);
+    CHECK(j.at("weights").at("1") == 5);
+    CHECK(j.at("automatic").is_boolean());
+    REQUIRE(j.at("changes").size() == 1);
+    CHECK(j.at("changes")[0].at("node") == 1);
+    CHECK(j.at("changes")[0].at("from") == 2);
+    CHECK(j.at("changes")[0].at("to") == 5);
+    const Run read = cli({"weights", "--sysfs-root", layout.fs.root(), "--json"});
+    REQUIRE(read.exit_code() == 0);
+    CHECK(nlohmann::json::parse(read.out).at("changes").empty());
+  }
+
+  TEST_CASE("cli: show json carries pid and tid") {
+    const Run r = cli({"show", "--json"});
+    REQUIRE(r.exit_code() == 0);
+    const auto j = nlohmann::json::parse(r.out, nullptr, false);
+    REQUIRE_FALSE(j.is_discarded());
+    CHECK(j.at("pid").is_number_integer());
+    CHECK(j.at("tid").is_number_integer());
+    CHECK(j.at("pid") == j.at("tid"));  // the program's only thread
+  }
+
+  TEST_CASE("cli: rebalancer and retarget parse their arguments strictly") {
+    // strtol without end checks took "10x" as 10 and "abc" as 0; retarget --interval 1000 made a
+    // timespec with a full second in tv_nsec, which nanosleep refuses at once: the workload spun.
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"--interval", "0", "rules"}, {"--interval", "abc", "rules"},
+          {"--interval", "10x", "rules"}, {"--interval", "-5", "rules"}, {"--bogus", "rules"}, {}}) {
+      std::vector<std::string> a = args;
+      a.insert(a.begin(), TASKMPOL_REBALANCER_PATH);
+      const Run r = run(a);
+      CAPTURE(r.err);
+      CHECK(r.exit_code() == 2);
+      CHECK(r.err.rfind("taskmpol-rebalancer: ", 0) == 0);
+    }
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"--interval", "0"}, {"--interval", "99999999"}, {"--interval", "2s"},
+          {"--chunks", "-1"}, {"--chunks", "zero"}, {"--bogus"}}) {
+      std::vector<std::string> a = args;
+      a.insert(a.begin(), TASKMPOL_RETARGET_PATH);
+      const Run r = run(a);
+      CAPTURE(r.err);
+      CHECK(r.exit_code() == 2);
+      CHECK(r.err.rfind("retarget: ", 0) == 0);
+    }
+    const Run version = run({TASKMPOL_REBALANCER_PATH, "--version"});
+    CHECK(version.exit_code() == 0);
+    CHECK(version.out.find("ABI 2") != std::string::npos);
   }
 }

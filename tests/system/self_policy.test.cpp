@@ -7,6 +7,8 @@
 
 #include <doctest/doctest.h>
 
+#include "../support/skip.hpp"
+
 #include <ostream>  // doctest prints std::error_code with operator<<, declared there
 
 #include <array>
@@ -50,7 +52,7 @@ NodeMask from_libnuma(const bitmask* bm) {
   NodeMask m;
   if (bm == nullptr) return m;
   for (unsigned long i = 0; i < bm->size && i < NodeMask::capacity; ++i)
-    if (numa_bitmask_isbitset(bm, static_cast<unsigned>(i)) != 0) m.set(i);
+    if (numa_bitmask_isbitset(bm, static_cast<unsigned>(i)) != 0) REQUIRE(m.set(i));
   return m;
 }
 
@@ -165,7 +167,7 @@ TEST_SUITE("self policy") {
   TEST_CASE("self policy: bind round trips with every flag") {
     const PolicyRestorer restore;
     REQUIRE(libnuma_ready());
-    const NodeMask n{home()};
+    const NodeMask n = NodeMask::make({home()}).value();
     round_trip(make(Mode::bind, {}, n));
     round_trip(make(Mode::bind, ModeFlag::static_nodes, n));
     round_trip(make(Mode::bind, ModeFlag::relative_nodes, n));
@@ -178,7 +180,7 @@ TEST_SUITE("self policy") {
     const NodeMask n = memory_nodes();
     round_trip(make(Mode::interleave, {}, n));
     round_trip(make(Mode::interleave, ModeFlag::static_nodes, n));
-    round_trip(make(Mode::interleave, ModeFlag::relative_nodes, NodeMask{0}));
+    round_trip(make(Mode::interleave, ModeFlag::relative_nodes, NodeMask::of<0>()));
   }
 
   TEST_CASE("self policy: weighted interleave round trips") {
@@ -187,16 +189,16 @@ TEST_SUITE("self policy") {
     const NodeMask n = memory_nodes();
     round_trip(make(Mode::weighted_interleave, {}, n));
     round_trip(make(Mode::weighted_interleave, ModeFlag::static_nodes, n));
-    round_trip(make(Mode::weighted_interleave, ModeFlag::relative_nodes, NodeMask{0}));
+    round_trip(make(Mode::weighted_interleave, ModeFlag::relative_nodes, NodeMask::of<0>()));
   }
 
   TEST_CASE("self policy: preferred round trips") {
     const PolicyRestorer restore;
     REQUIRE(libnuma_ready());
-    const NodeMask n{home()};
+    const NodeMask n = NodeMask::make({home()}).value();
     round_trip(make(Mode::preferred, {}, n));
     round_trip(make(Mode::preferred, ModeFlag::static_nodes, n));
-    round_trip(make(Mode::preferred, ModeFlag::relative_nodes, NodeMask{0}));
+    round_trip(make(Mode::preferred, ModeFlag::relative_nodes, NodeMask::of<0>()));
   }
 
   TEST_CASE("self policy: preferred many round trips") {
@@ -205,7 +207,7 @@ TEST_SUITE("self policy") {
     const NodeMask n = memory_nodes();
     round_trip(make(Mode::preferred_many, {}, n));
     round_trip(make(Mode::preferred_many, ModeFlag::static_nodes, n));
-    round_trip(make(Mode::preferred_many, ModeFlag::relative_nodes, NodeMask{0}));
+    round_trip(make(Mode::preferred_many, ModeFlag::relative_nodes, NodeMask::of<0>()));
     // MPOL_F_NUMA_BALANCING with prefer (many) is newer than the mode itself; older kernels refuse
     // it with EINVAL, so say so instead of failing.
     const Policy balancing = make(Mode::preferred_many, ModeFlag::numa_balancing, n);
@@ -222,7 +224,7 @@ TEST_SUITE("self policy") {
     // last bit: had our maxnode dropped bit 1023, this would succeed as "local". It must fail
     // instead, because node 1023 has no memory.
     const PolicyRestorer restore;
-    const auto r = mp::set_self_policy(make(Mode::preferred, {}, NodeMask{1023}));
+    const auto r = mp::set_self_policy(make(Mode::preferred, {}, NodeMask::of<1023>()));
     REQUIRE_FALSE(r);
     CHECK(r.error() == mp::errc::nodes_not_allowed);
     CHECK(mp::get_self_policy().value() == Policy{});
@@ -243,7 +245,7 @@ TEST_SUITE("self policy") {
     REQUIRE(allowed);
     // Node 1023 is outside every real cpuset (no machine has 1024 populated nodes).
     REQUIRE_FALSE(allowed.value().test(1023));
-    const auto r = mp::set_self_policy(make(Mode::bind, {}, NodeMask{1023}));
+    const auto r = mp::set_self_policy(make(Mode::bind, {}, NodeMask::of<1023>()));
     REQUIRE_FALSE(r);
     CHECK(r.error() == mp::errc::nodes_not_allowed);
     CHECK(r.error() == std::errc::invalid_argument);
@@ -294,7 +296,7 @@ TEST_SUITE("self memory") {
   TEST_CASE("self memory: mbind then node of each touched page") {
     const Mapping m(4);
     REQUIRE(m.addr != MAP_FAILED);
-    const Policy bind = make(Mode::bind, {}, NodeMask{home()});
+    const Policy bind = make(Mode::bind, {}, NodeMask::make({home()}).value());
     const auto r = mp::mbind_self(m.addr, m.len, bind, mp::MbindFlag::strict | mp::MbindFlag::move);
     REQUIRE_MESSAGE(r, r.error().message());
 
@@ -320,11 +322,11 @@ TEST_SUITE("self memory") {
   TEST_CASE("self memory: mbind errors name their cause") {
     const Mapping m(1);
     REQUIRE(m.addr != MAP_FAILED);
-    const auto unaligned = mp::mbind_self(m.bytes() + 1, 16, make(Mode::bind, {}, NodeMask{home()}));
+    const auto unaligned = mp::mbind_self(m.bytes() + 1, 16, make(Mode::bind, {}, NodeMask::make({home()}).value()));
     REQUIRE_FALSE(unaligned);
     CHECK(unaligned.error() == std::errc::invalid_argument);
 
-    const auto outside = mp::mbind_self(m.addr, m.len, make(Mode::bind, {}, NodeMask{1023}));
+    const auto outside = mp::mbind_self(m.addr, m.len, make(Mode::bind, {}, NodeMask::of<1023>()));
     REQUIRE_FALSE(outside);
     CHECK(outside.error() == mp::errc::nodes_not_allowed);
   }
@@ -344,13 +346,11 @@ TEST_SUITE("self memory") {
   TEST_CASE("self memory: home node after mbind bind") {
     const Mapping m(4);
     REQUIRE(m.addr != MAP_FAILED);
-    const Policy bind = make(Mode::bind, {}, NodeMask{home()});
+    const Policy bind = make(Mode::bind, {}, NodeMask::make({home()}).value());
     REQUIRE(mp::mbind_self(m.addr, m.len, bind));
     const auto r = mp::set_self_home_node(m.addr, m.len, home());
-    if (!r && r.error() == std::errc::function_not_supported) {
-      MESSAGE("skipped: this kernel predates set_mempolicy_home_node (Linux 5.17)");
-      return;
-    }
+    if (!r && r.error() == std::errc::function_not_supported)
+      TASKMPOL_SKIP("this kernel predates set_mempolicy_home_node (Linux 5.17)");
     REQUIRE_MESSAGE(r, r.error().message());
     std::memset(m.addr, 1, m.len);
     CHECK(mp::node_of_address(m.addr).value() == home());
@@ -371,7 +371,7 @@ TEST_SUITE("self memory") {
     CHECK(too_big.error() == mp::errc::node_out_of_range);
 
     // Node 1023 is possible (NODES_SHIFT 10) but offline on any real host.
-    REQUIRE(mp::mbind_self(m.addr, m.len, make(Mode::bind, {}, NodeMask{home()})));
+    REQUIRE(mp::mbind_self(m.addr, m.len, make(Mode::bind, {}, NodeMask::make({home()}).value())));
     const auto offline = mp::set_self_home_node(m.addr, m.len, 1023);
     REQUIRE_FALSE(offline);
     CHECK(offline.error() == std::errc::invalid_argument);
@@ -407,10 +407,7 @@ TEST_SUITE("maxnode") {
     // get_self_policy does not zero its mask buffer; it relies on the kernel writing the mode and
     // then the mask. A filter answering get_mempolicy with ERRNO(0) "succeeds" without writing
     // either: the result must be an error, not a policy decoded from stack garbage.
-    if (!taskmpol_test::have_seccomp_arch) {
-      MESSAGE("skipped: the seccomp helper knows only x86_64 and i386");
-      return;
-    }
+    if (!taskmpol_test::have_seccomp_arch) TASKMPOL_SKIP("the seccomp helper knows only x86_64 and i386");
     const int status = taskmpol_test::run_in_child([] {
       const std::array<taskmpol_test::SeccompRule, 1> rules{{{SYS_get_mempolicy, taskmpol_test::seccomp_errno(0)}}};
       if (!taskmpol_test::install_seccomp(rules)) return 100;
@@ -427,10 +424,7 @@ TEST_SUITE("maxnode") {
   TEST_CASE("maxnode: our wrappers pass kernel_maxnode") {
     // A seccomp filter in a child lets set_mempolicy and get_mempolicy through only when their
     // maxnode argument (index 2) is NodeMask::kernel_maxnode; anything else gets errno 4001/4002.
-    if (!taskmpol_test::have_seccomp_arch) {
-      MESSAGE("skipped: the seccomp helper knows only x86_64 and i386");
-      return;
-    }
+    if (!taskmpol_test::have_seccomp_arch) TASKMPOL_SKIP("the seccomp helper knows only x86_64 and i386");
     static_assert(NodeMask::kernel_maxnode == NodeMask::capacity + 1);
     const int status = taskmpol_test::run_in_child([] {
       const std::array<taskmpol_test::SeccompRule, 2> rules{{
@@ -438,7 +432,7 @@ TEST_SUITE("maxnode") {
           {SYS_get_mempolicy, taskmpol_test::seccomp_errno(4002), 2, NodeMask::kernel_maxnode},
       }};
       if (!taskmpol_test::install_seccomp(rules)) return 100;
-      if (!mp::set_self_policy(make(Mode::bind, {}, NodeMask{home()}))) return 1;
+      if (!mp::set_self_policy(make(Mode::bind, {}, NodeMask::make({home()}).value()))) return 1;
       const auto got = mp::get_self_policy();
       if (!got || got.value().mode() != Mode::bind) return 2;
       if (!mp::self_mems_allowed()) return 3;

@@ -6,6 +6,8 @@
 
 #include <doctest/doctest.h>
 
+#include "../support/skip.hpp"
+
 #include <ostream>  // doctest prints std::error_code with operator<<, declared there
 
 #include <cstdio>
@@ -33,7 +35,7 @@ std::string run(const char* command) {
 mp::Topology host() {
   mp::SysfsDiagnostic diag;
   auto t = mp::read_topology(mp::system_root, &diag);
-  REQUIRE_MESSAGE(t, mp::describe(t.error(), diag));
+  REQUIRE_MESSAGE(t, diag.message());
   return t.value();
 }
 
@@ -57,7 +59,7 @@ TEST_SUITE("host topology") {
     CHECK(static_cast<std::size_t>(numa_num_configured_nodes()) == t.with_memory.count());
     NodeMask configured;
     for (unsigned long i = 0; i < numa_nodes_ptr->size && i < NodeMask::capacity; ++i)
-      if (numa_bitmask_isbitset(numa_nodes_ptr, static_cast<unsigned>(i)) != 0) configured.set(i);
+      if (numa_bitmask_isbitset(numa_nodes_ptr, static_cast<unsigned>(i)) != 0) REQUIRE(configured.set(i));
     CHECK(configured == t.online);
     // Every node libnuma may allocate from is a node with memory.
     const mp::NodeMask allowed = mp::self_mems_allowed().value();  // a local: the loop must not outlive the result
@@ -67,16 +69,13 @@ TEST_SUITE("host topology") {
 
   TEST_CASE("host topology: matches numactl hardware") {
     const std::string out = run("numactl --hardware 2>&1");
-    if (out.find("available:") == std::string::npos) {
-      MESSAGE("skipped: numactl --hardware did not run here: " << out);
-      return;
-    }
+    if (out.find("available:") == std::string::npos) TASKMPOL_SKIP("numactl --hardware did not run here: " << out);
     const mp::Topology t = host();
     // numactl prints "node N cpus: ..." once per online node.
     NodeMask listed;
     const std::regex line(R"(node (\d+) cpus:)");
     for (auto it = std::sregex_iterator(out.begin(), out.end(), line); it != std::sregex_iterator(); ++it)
-      listed.set(std::stoul((*it)[1].str()));
+      REQUIRE(listed.set(std::stoul((*it)[1].str())));
     CHECK(listed == t.online);
   }
 
@@ -96,11 +95,8 @@ TEST_SUITE("host topology") {
     const mp::Topology t = host();
     mp::SysfsDiagnostic diag;
     const auto w = mp::read_interleave_weights(t.with_memory, mp::system_root, &diag);
-    if (!w && diag.os_error == ENOENT && diag.node == t.with_memory.first()) {
-      MESSAGE("skipped: " << mp::describe(w.error(), diag));
-      return;
-    }
-    REQUIRE_MESSAGE(w, mp::describe(w.error(), diag));
+    if (!w && diag.os_error == ENOENT && diag.node == t.with_memory.first()) TASKMPOL_SKIP(diag.message());
+    REQUIRE_MESSAGE(w, diag.message());
     CHECK(w.value().nodes == t.with_memory);
     for (std::size_t n : t.with_memory) {
       CHECK(w.value()[n] >= 1);
@@ -115,11 +111,8 @@ TEST_SUITE("host topology") {
   TEST_CASE("host topology: automatic weights flag") {
     mp::SysfsDiagnostic diag;
     const auto a = mp::read_interleave_auto(mp::system_root, &diag);
-    if (!a && diag.os_error == ENOENT) {
-      MESSAGE("skipped: " << mp::describe(a.error(), diag));
-      return;
-    }
-    REQUIRE_MESSAGE(a, mp::describe(a.error(), diag));
+    if (!a && diag.os_error == ENOENT) TASKMPOL_SKIP(diag.message());
+    REQUIRE_MESSAGE(a, diag.message());
     // Cross-check with whichever spelling exists.
     std::string text;
     for (const char* name : {"auto", "__auto_type"}) {

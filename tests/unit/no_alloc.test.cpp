@@ -67,11 +67,11 @@ namespace tp = taskmpol;
 TEST_SUITE("no heap") {
   TEST_CASE("no heap: the allocation counter sees allocations") {
     tp::PolicyDiagnostic d;
-    (void)tp::parse_policy("bind:7", tp::NodeMask{0}, tp::Dialect::kernel, &d);
+    (void)tp::parse_policy("bind:7", tp::NodeMask::of<0>(), tp::Dialect::kernel, &d);
     const std::size_t seen = allocations_during([&] {
       const std::string message = d.message();  // documented to allocate
       // documented to allocate (longer than the small-string buffer)
-      const std::string text = tp::NodeMask{0, 2, 4, 6, 8, 10, 12, 14}.to_string();
+      const std::string text = tp::NodeMask::of<0, 2, 4, 6, 8, 10, 12, 14>().to_string();
       CHECK_FALSE(message.empty());
       CHECK(text == "0,2,4,6,8,10,12,14");
     });
@@ -81,7 +81,7 @@ TEST_SUITE("no heap") {
   TEST_CASE("no heap: parse and print the whole corpus without one allocation") {
     // Everything the loop needs is prepared before counting starts.
     const std::vector<std::string> corpus = taskmpol_test::policy_corpus();
-    const std::array<tp::NodeMask, 4> memories{tp::NodeMask{0}, tp::NodeMask{0, 1, 2}, tp::NodeMask{}, ~tp::NodeMask{}};
+    const std::array<tp::NodeMask, 4> memories{tp::NodeMask::of<0>(), tp::NodeMask::of<0, 1, 2>(), tp::NodeMask{}, ~tp::NodeMask{}};
     std::array<char, tp::max_policy_chars> text{};
     std::array<char, 512> message{};
     std::size_t accepted = 0, rejected = 0, printed = 0, lists = 0;

@@ -23,10 +23,10 @@ mp::TaskDiagnostic vm_facts() {
   d.tid = 42;
   d.backend = mp::Backend::syscalls;
   d.topology_known = true;
-  d.with_memory = NodeMask{0, 1, 3};
-  d.online = NodeMask{0, 1, 2, 3};
+  d.with_memory = NodeMask::of<0, 1, 3>();
+  d.online = NodeMask::of<0, 1, 2, 3>();
   d.allowed_known = true;
-  d.allowed = NodeMask{1, 3};
+  d.allowed = NodeMask::of<1, 3>();
   return d;
 }
 
@@ -39,43 +39,43 @@ const std::error_code einval{EINVAL, std::system_category()};
 TEST_SUITE("task diagnostics") {
   TEST_CASE("task diagnostics: the cause of an EINVAL is named") {
     mp::TaskDiagnostic d = vm_facts();
-    CHECK(mp::detail::classify_policy_einval(bind({2}), einval, false, d) == mp::errc::node_without_memory);
+    CHECK(mp::detail::classify_policy_einval(bind(NodeMask::of<2>()), einval, false, d) == mp::errc::node_without_memory);
     CHECK(d.node == 2);
     CHECK(d.node_exists);
 
     d = vm_facts();
-    CHECK(mp::detail::classify_policy_einval(bind({7}), einval, false, d) == mp::errc::node_without_memory);
+    CHECK(mp::detail::classify_policy_einval(bind(NodeMask::of<7>()), einval, false, d) == mp::errc::node_without_memory);
     CHECK(d.node == 7);
     CHECK_FALSE(d.node_exists);
 
     d = vm_facts();
-    CHECK(mp::detail::classify_policy_einval(bind({0}), einval, false, d) == mp::errc::nodes_not_allowed);
+    CHECK(mp::detail::classify_policy_einval(bind(NodeMask::of<0>()), einval, false, d) == mp::errc::nodes_not_allowed);
     CHECK(d.node == 0);
 
     // The syscalls narrow {0,2,3} to the allowed 3: a refusal then is not about these nodes.
     d = vm_facts();
-    CHECK(mp::detail::classify_policy_einval(bind({0, 2, 3}), einval, false, d) == einval);
+    CHECK(mp::detail::classify_policy_einval(bind(NodeMask::of<0, 2, 3>()), einval, false, d) == einval);
     CHECK(d.node == NodeMask::npos);
     // The procfs grammar refuses node 2 outright.
-    CHECK(mp::detail::classify_policy_einval(bind({0, 2, 3}), einval, true, d) == mp::errc::node_without_memory);
+    CHECK(mp::detail::classify_policy_einval(bind(NodeMask::of<0, 2, 3>()), einval, true, d) == mp::errc::node_without_memory);
     CHECK(d.node == 2);
 
     // Relative nodes are indices, other errors are kept, and so is EINVAL without facts.
     d = vm_facts();
-    CHECK(mp::detail::classify_policy_einval(bind({0}, ModeFlag::relative_nodes), einval, false, d) == einval);
+    CHECK(mp::detail::classify_policy_einval(bind(NodeMask::of<0>(), ModeFlag::relative_nodes), einval, false, d) == einval);
     const std::error_code eperm{EPERM, std::system_category()};
-    CHECK(mp::detail::classify_policy_einval(bind({2}), eperm, false, d) == eperm);
+    CHECK(mp::detail::classify_policy_einval(bind(NodeMask::of<2>()), eperm, false, d) == eperm);
     mp::TaskDiagnostic blind;
-    CHECK(mp::detail::classify_policy_einval(bind({2}), einval, false, blind) == einval);
+    CHECK(mp::detail::classify_policy_einval(bind(NodeMask::of<2>()), einval, false, blind) == einval);
     // self.hpp's answer is refined, or turned back into the kernel's EINVAL when it does not hold.
     d = vm_facts();
-    CHECK(mp::detail::classify_policy_einval(bind({1}), mp::errc::nodes_not_allowed, false, d) == einval);
+    CHECK(mp::detail::classify_policy_einval(bind(NodeMask::of<1>()), mp::errc::nodes_not_allowed, false, d) == einval);
   }
 
-  TEST_CASE("task diagnostics: describe names the thread and the nodes") {
+  TEST_CASE("task diagnostics: the message names the thread and the nodes") {
     mp::TaskDiagnostic d = vm_facts();
-    const std::error_code e = mp::detail::classify_policy_einval(bind({0}), einval, false, d);
-    const std::string text = mp::describe(e, d);
+    d.error = mp::detail::classify_policy_einval(bind(NodeMask::of<0>()), einval, false, d);
+    const std::string text = d.message();
     INFO(text);
     CHECK(text.rfind("thread 42 (syscalls): ", 0) == 0);
     CHECK(text.find("node 0 (nodes with memory: 0-1,3)") != std::string::npos);
@@ -83,12 +83,14 @@ TEST_SUITE("task diagnostics") {
     CHECK(text.find("cpuset.mems") != std::string::npos);
 
     d = vm_facts();
-    (void)mp::detail::classify_policy_einval(bind({9}), einval, false, d);
-    CHECK(mp::describe(mp::errc::node_without_memory, d).find("node 9 does not exist") != std::string::npos);
+    d.error = mp::detail::classify_policy_einval(bind(NodeMask::of<9>()), einval, false, d);
+    CHECK(d.error == mp::errc::node_without_memory);
+    CHECK(d.message().find("node 9 does not exist") != std::string::npos);
 
     mp::TaskDiagnostic plain;
     plain.tid = 7;
-    CHECK(mp::describe(mp::errc::target_exited, plain) == "thread 7: the target task has exited");
+    plain.error = mp::errc::target_exited;
+    CHECK(plain.message() == "thread 7: the target task has exited");
   }
 
   TEST_CASE("task diagnostics: backend names and migration destinations") {
@@ -96,11 +98,11 @@ TEST_SUITE("task diagnostics") {
     CHECK(mp::backend_name(mp::Backend::syscalls) == "syscalls");
     CHECK(mp::backend_name(mp::Backend::procfs) == "procfs");
     CHECK(mp::backend_name(mp::Backend::self_only) == "self-only");
-    CHECK(mp::detail::destination_nodes(bind({0, 3}), NodeMask{1, 3}) == NodeMask{0, 3});
+    CHECK(mp::detail::destination_nodes(bind(NodeMask::of<0, 3>()), NodeMask::of<1, 3>()) == NodeMask::of<0, 3>());
     // Relative: indices into the allowed nodes, folded modulo their count.
-    CHECK(mp::detail::destination_nodes(bind({0}, ModeFlag::relative_nodes), NodeMask{1, 3}) == NodeMask{1});
-    CHECK(mp::detail::destination_nodes(bind({1, 2}, ModeFlag::relative_nodes), NodeMask{1, 3}) == NodeMask{1, 3});
-    CHECK(mp::detail::destination_nodes(bind({0}, ModeFlag::relative_nodes), NodeMask{}).empty());
+    CHECK(mp::detail::destination_nodes(bind(NodeMask::of<0>(), ModeFlag::relative_nodes), NodeMask::of<1, 3>()) == NodeMask::of<1>());
+    CHECK(mp::detail::destination_nodes(bind(NodeMask::of<1, 2>(), ModeFlag::relative_nodes), NodeMask::of<1, 3>()) == NodeMask::of<1, 3>());
+    CHECK(mp::detail::destination_nodes(bind(NodeMask::of<0>(), ModeFlag::relative_nodes), NodeMask{}).empty());
     CHECK(std::error_code(mp::errc::backend_unavailable) == std::errc::operation_not_supported);
   }
 }

@@ -27,7 +27,7 @@ namespace {
 mp::Topology read_ok(const FakeSysfs& fs) {
   mp::SysfsDiagnostic diag;
   auto t = mp::read_topology(fs.root(), &diag);
-  REQUIRE_MESSAGE(t, mp::describe(t.error(), diag));
+  REQUIRE_MESSAGE(t, diag.message());
   return t.value();
 }
 
@@ -43,9 +43,9 @@ TEST_SUITE("topology") {
     FakeSysfs::sparse(fs);
     const mp::Topology t = read_ok(fs);
     CHECK(t.possible == NodeMask::first_n(9));
-    CHECK(t.online == NodeMask{0, 2, 8});
-    CHECK(t.with_memory == NodeMask{0, 2, 8});
-    CHECK(t.with_cpus == NodeMask{0, 2, 8});
+    CHECK(t.online == NodeMask::of<0, 2, 8>());
+    CHECK(t.with_memory == NodeMask::of<0, 2, 8>());
+    CHECK(t.with_cpus == NodeMask::of<0, 2, 8>());
     CHECK(t.memory_only().empty());
     CHECK(t.memoryless().empty());
 
@@ -63,8 +63,8 @@ TEST_SUITE("topology") {
     FakeSysfs fs;
     FakeSysfs::memoryless(fs);
     const mp::Topology t = read_ok(fs);
-    CHECK(t.with_memory == NodeMask{0});
-    CHECK(t.memoryless() == NodeMask{1});
+    CHECK(t.with_memory == NodeMask::of<0>());
+    CHECK(t.memoryless() == NodeMask::of<1>());
     // No weight file for a node without memory; the diagnostic names node, file and the remedy.
     mp::SysfsDiagnostic diag;
     const auto w = mp::read_interleave_weight(1, fs.root(), &diag);
@@ -73,7 +73,7 @@ TEST_SUITE("topology") {
     CHECK(diag.node == 1);
     CHECK(diag.os_error == ENOENT);
     CHECK(ends_with(diag.path_view(), "/weighted_interleave/node1"));
-    const std::string text = mp::describe(w.error(), diag);
+    const std::string text = diag.message();
     CHECK(text.find("node 1") != std::string::npos);
     CHECK(text.find("has_memory") != std::string::npos);
     // Reading the weights of the online nodes stops at the same node.
@@ -86,8 +86,8 @@ TEST_SUITE("topology") {
     FakeSysfs fs;
     FakeSysfs::cpuless(fs);
     const mp::Topology t = read_ok(fs);
-    CHECK(t.with_cpus == NodeMask{0});
-    CHECK(t.memory_only() == NodeMask{1});
+    CHECK(t.with_cpus == NodeMask::of<0>());
+    CHECK(t.memory_only() == NodeMask::of<1>());
     CHECK(mp::read_interleave_weight(1, fs.root()).value() == 1);
   }
 
@@ -97,9 +97,9 @@ TEST_SUITE("topology") {
     const mp::Topology t = read_ok(fs);
     CHECK(t.possible.count() == NodeMask::capacity);
     CHECK(t.possible.last() == 1023);
-    CHECK(t.online == NodeMask{0, 1023});
+    CHECK(t.online == NodeMask::of<0, 1023>());
     CHECK(t.with_memory.test(1023));
-    CHECK(t.memory_only() == NodeMask{1023});
+    CHECK(t.memory_only() == NodeMask::of<1023>());
     CHECK(mp::read_interleave_weight(1023, fs.root()).value() == 255);
 
     mp::SysfsDiagnostic diag;
@@ -133,7 +133,7 @@ TEST_SUITE("topology") {
       CHECK(t.error() == std::errc::no_such_file_or_directory);
       CHECK(diag.os_error == ENOENT);
       CHECK(ends_with(diag.path_view(), std::string("/sys/devices/system/node/") + name));
-      const std::string text = mp::describe(t.error(), diag);
+      const std::string text = diag.message();
       CHECK(text.find(name) != std::string::npos);
       CHECK(text.find("sysfs is mounted") != std::string::npos);  // says what to do
     }
@@ -276,7 +276,7 @@ TEST_SUITE("topology") {
       if (r) return 1;
       if (r.error() != std::errc::permission_denied) return 2;
       if (diag.node != 2 || diag.os_error != EACCES) return 3;
-      const std::string text = mp::describe(r.error(), diag);
+      const std::string text = diag.message();
       if (text.find("node 2") == std::string::npos || text.find("root") == std::string::npos) return 4;
       return 0;
     });

@@ -57,7 +57,7 @@ TEST_SUITE("vm.cpuset" * doctest::skip(skip_all())) {
 
 TEST_CASE("cpuset: the target's mems_allowed and not the caller's") {
   const Roles& r = roles();
-  const NodeMask bm{r.b, r.m};
+  const NodeMask bm = node_set({r.b, r.m});
   Cgroup cg(bm);
   Target t;
   cg.add(t.pid());
@@ -74,13 +74,13 @@ TEST_CASE("cpuset: the target's mems_allowed and not the caller's") {
 
 TEST_CASE("cpuset: interleave=relative:0-1 maps onto the target's nodes b and m") {
   const Roles& r = roles();
-  const NodeMask bm{r.b, r.m};
+  const NodeMask bm = node_set({r.b, r.m});
   for (const Setter& s : setters) {
     CAPTURE(s.name);
     Cgroup cg(bm);
     Target t;
     cg.add(t.pid());
-    REQUIRE(s.apply(t, mpol_interleave | mpol_f_relative, NodeMask{0, 1}, "interleave=relative:0-1") == 0);
+    REQUIRE(s.apply(t, mpol_interleave | mpol_f_relative, NodeMask::of<0, 1>(), "interleave=relative:0-1") == 0);
     const Views v = views_of(t);
     CHECK(v.own.mode == (mpol_interleave | mpol_f_relative));
     CHECK(to_list(v.own.nodes) == "0-1");
@@ -97,7 +97,7 @@ TEST_CASE("cpuset: interleave=relative:0-1 maps onto the target's nodes b and m"
 
 TEST_CASE("cpuset: bind=static on a+b+m is masked to the target's nodes b and m") {
   const Roles& r = roles();
-  const NodeMask bm{r.b, r.m};
+  const NodeMask bm = node_set({r.b, r.m});
   const std::string text = "bind=static:" + to_list(r.memory());
   for (const Setter& s : setters) {
     CAPTURE(s.name);
@@ -121,7 +121,7 @@ TEST_CASE("cpuset: bind=static on a+b+m is masked to the target's nodes b and m"
 
 TEST_CASE("cpuset: plain bind on a+b+m becomes bind on b+m in every view") {
   const Roles& r = roles();
-  const NodeMask bm{r.b, r.m};
+  const NodeMask bm = node_set({r.b, r.m});
   const std::string text = "bind:" + to_list(r.memory());
   for (const Setter& s : setters) {
     CAPTURE(s.name);
@@ -141,7 +141,7 @@ TEST_CASE("cpuset: plain bind on a+b+m becomes bind on b+m in every view") {
 
 TEST_CASE("cpuset: nodes entirely outside the target's cpuset are EINVAL and change nothing") {
   const Roles& r = roles();
-  const NodeMask bm{r.b, r.m};
+  const NodeMask bm = node_set({r.b, r.m});
   const std::string bind_a = "bind:" + std::to_string(r.a);
   const std::string static_a = "interleave=static:" + std::to_string(r.a);
   for (const Setter& s : setters) {
@@ -149,15 +149,15 @@ TEST_CASE("cpuset: nodes entirely outside the target's cpuset are EINVAL and cha
     Cgroup cg(bm);
     Target t;
     cg.add(t.pid());
-    REQUIRE(errno_of(set_task(t.pidfd(), mpol_preferred, NodeMask{r.m})) == 0);
-    CHECK(s.apply(t, mpol_bind, NodeMask{r.a}, bind_a.c_str()) == EINVAL);
-    CHECK(s.apply(t, mpol_interleave | mpol_f_static, NodeMask{r.a}, static_a.c_str()) == EINVAL);
+    REQUIRE(errno_of(set_task(t.pidfd(), mpol_preferred, node_set({r.m}))) == 0);
+    CHECK(s.apply(t, mpol_bind, node_set({r.a}), bind_a.c_str()) == EINVAL);
+    CHECK(s.apply(t, mpol_interleave | mpol_f_static, node_set({r.a}), static_a.c_str()) == EINVAL);
     const Views v = views_of(t);
     CHECK(v.own.mode == mpol_preferred);
-    CHECK(v.own.nodes == NodeMask{r.m});
+    CHECK(v.own.nodes == node_set({r.m}));
     CHECK(v.text == "prefer:" + std::to_string(r.m) + "\n");
     // The caller's own cpuset would have allowed node a: the check used the target's.
-    CHECK(errno_of(set_task(sys::pidfd_self_thread, mpol_bind, NodeMask{r.a})) == 0);
+    CHECK(errno_of(set_task(sys::pidfd_self_thread, mpol_bind, node_set({r.a}))) == 0);
     REQUIRE(errno_of(sys::set_mempolicy(mpol_default, nullptr, 0)) == 0);
     t.stop();
   }
@@ -165,7 +165,7 @@ TEST_CASE("cpuset: nodes entirely outside the target's cpuset are EINVAL and cha
 
 TEST_CASE("cpuset: task_mbind computes the target's range policy against the target's cpuset") {
   const Roles& r = roles();
-  const NodeMask bm{r.b, r.m};
+  const NodeMask bm = node_set({r.b, r.m});
   Cgroup cg(bm);
   Target t;
   cg.add(t.pid());
@@ -181,20 +181,20 @@ TEST_CASE("cpuset: task_mbind computes the target's range policy against the tar
   CHECK(pages.unplaced == 0);
 
   REQUIRE(errno_of(task_mbind(t.pidfd(), range + bytes(16), bytes(16), mpol_interleave | mpol_f_relative,
-                              NodeMask{0, 1})) == 0);
+                              NodeMask::of<0, 1>())) == 0);
   const Reply il = t.touch(range + bytes(16), 16);
   INFO("relative interleave pages: " << il.histogram());
   CHECK(il.counts[r.b] == 8);
   CHECK(il.counts[r.m] == 8);
 
-  CHECK(errno_of(task_mbind(t.pidfd(), range, bytes(16), mpol_bind, NodeMask{r.a})) == EINVAL);
+  CHECK(errno_of(task_mbind(t.pidfd(), range, bytes(16), mpol_bind, node_set({r.a}))) == EINVAL);
   CHECK(t.policy_at(range).nodes == bm);
   t.stop();
 }
 
 TEST_CASE("cpuset: a home node on a target in a cpuset") {
   const Roles& r = roles();
-  const NodeMask bm{r.b, r.m};
+  const NodeMask bm = node_set({r.b, r.m});
   Cgroup cg(bm);
   Target t;
   cg.add(t.pid());
@@ -209,12 +209,12 @@ TEST_CASE("cpuset: a home node on a target in a cpuset") {
 
 TEST_CASE("cpuset: moving the target to another cpuset rebinds a policy set from outside") {
   const Roles& r = roles();
-  const NodeMask bm{r.b, r.m}, ab{r.a, r.b};
+  const NodeMask bm = node_set({r.b, r.m}), ab = node_set({r.a, r.b});
   Cgroup first(bm);
   Cgroup second(ab);
   Target t;
   first.add(t.pid());
-  REQUIRE(errno_of(set_task(t.pidfd(), mpol_interleave | mpol_f_relative, NodeMask{0, 1})) == 0);
+  REQUIRE(errno_of(set_task(t.pidfd(), mpol_interleave | mpol_f_relative, NodeMask::of<0, 1>())) == 0);
   CHECK(read_text(proc_file(t.pid())).value() == "interleave=relative:0-1\n");
   second.add(t.pid());
   CHECK(t.mems_allowed() == ab);

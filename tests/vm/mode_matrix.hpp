@@ -39,7 +39,7 @@ struct ModeCase {
 // run on node a's first CPU, so "local" and "default" place pages on node a.
 inline std::vector<ModeCase> mode_cases() {
   const Roles& r = roles();
-  const NodeMask b{r.b}, m{r.m}, bm{r.b, r.m}, abm = r.memory(), a{r.a};
+  const NodeMask b = node_set({r.b}), m = node_set({r.m}), bm = node_set({r.b, r.m}), abm = r.memory(), a = node_set({r.a});
   const std::string lb = to_list(b), lm = to_list(m), lbm = to_list(bm), labm = to_list(abm);
   return {
       {"bind b", mpol_bind, b, "bind:" + lb, "bind:" + lb + "\n", mpol_bind, b, Placement::all_on, b, {}, 256},
@@ -113,7 +113,7 @@ inline void run_mode_matrix(const std::function<int(Target&, std::size_t, const 
   for (const ModeCase& c : mode_cases()) {
     CAPTURE(c.name);
     Target t(TargetOptions{.threads = threads});
-    REQUIRE(errno_of(set_task(t.thread_pidfd(worker), mpol_preferred, NodeMask{r.b})) == 0);
+    REQUIRE(errno_of(set_task(t.thread_pidfd(worker), mpol_preferred, node_set({r.b}))) == 0);
     REQUIRE(t.policy(worker).mode == mpol_preferred);
 
     REQUIRE(set(t, worker, c) == 0);

@@ -35,7 +35,7 @@ TEST_CASE("procfs: writing /proc/<pid>/task/<tid>/mempolicy changes that thread 
 TEST_CASE("procfs: read shows the kernel's text form of every mode and flag") {
   const Roles& r = roles();
   const std::string A = std::to_string(r.a), B = std::to_string(r.b), M = std::to_string(r.m);
-  const NodeMask abm = r.memory(), bm{r.b, r.m}, am{r.a, r.m};
+  const NodeMask abm = r.memory(), bm = node_set({r.b, r.m}), am = node_set({r.a, r.m});
   // Static and relative nodes read back as they were given (ABI 2), so that the text writes back
   // the same policy: relative bits are indices into the allowed nodes, not node numbers.
   struct Form {
@@ -46,22 +46,22 @@ TEST_CASE("procfs: read shows the kernel's text form of every mode and flag") {
   const Form forms[] = {
       {mpol_default, {}, "default\n"},
       {mpol_local, {}, "local\n"},
-      {mpol_preferred, {r.m}, "prefer:" + M + "\n"},
+      {mpol_preferred, node_set({r.m}), "prefer:" + M + "\n"},
       {mpol_preferred, {}, "local\n"},  // prefer without nodes is local
-      {mpol_preferred | mpol_f_static, {r.b}, "prefer=static:" + B + "\n"},
-      {mpol_preferred | mpol_f_relative, {0}, "prefer=relative:0\n"},  // relative nodes as given (ABI 2)
-      {mpol_bind, {r.b}, "bind:" + B + "\n"},
+      {mpol_preferred | mpol_f_static, node_set({r.b}), "prefer=static:" + B + "\n"},
+      {mpol_preferred | mpol_f_relative, NodeMask::of<0>(), "prefer=relative:0\n"},  // relative nodes as given (ABI 2)
+      {mpol_bind, node_set({r.b}), "bind:" + B + "\n"},
       {mpol_bind, am, "bind:" + to_list(am) + "\n"},
-      {mpol_bind, {r.m, r.c}, "bind:" + M + "\n"},  // node c has no memory: masked off
+      {mpol_bind, node_set({r.m, r.c}), "bind:" + M + "\n"},  // node c has no memory: masked off
       {mpol_bind | mpol_f_static, abm, "bind=static:" + to_list(abm) + "\n"},
-      {mpol_bind | mpol_f_relative, {0, 1}, "bind=relative:0-1\n"},
-      {mpol_bind | mpol_f_balancing, {r.b}, "bind=balancing:" + B + "\n"},
-      {mpol_bind | mpol_f_relative | mpol_f_balancing, {0, 1},
+      {mpol_bind | mpol_f_relative, NodeMask::of<0, 1>(), "bind=relative:0-1\n"},
+      {mpol_bind | mpol_f_balancing, node_set({r.b}), "bind=balancing:" + B + "\n"},
+      {mpol_bind | mpol_f_relative | mpol_f_balancing, NodeMask::of<0, 1>(),
        "bind=relative|balancing:0-1\n"},
       {mpol_interleave, abm, "interleave:" + to_list(abm) + "\n"},
       {mpol_interleave | mpol_f_static, bm, "interleave=static:" + to_list(bm) + "\n"},
       {mpol_weighted_interleave, abm, "weighted interleave:" + to_list(abm) + "\n"},
-      {mpol_weighted_interleave | mpol_f_relative, {0, 1},
+      {mpol_weighted_interleave | mpol_f_relative, NodeMask::of<0, 1>(),
        "weighted interleave=relative:0-1\n"},
       {mpol_preferred_many, bm, "prefer (many):" + to_list(bm) + "\n"},
       {mpol_preferred_many | mpol_f_static | mpol_f_balancing, bm,
@@ -80,7 +80,7 @@ TEST_CASE("procfs: read shows the kernel's text form of every mode and flag") {
 TEST_CASE("procfs: write and read back round-trip") {
   const Roles& r = roles();
   const std::string A = std::to_string(r.a), B = std::to_string(r.b), M = std::to_string(r.m);
-  const NodeMask abm = r.memory(), bm{r.b, r.m}, am{r.a, r.m}, ab{r.a, r.b};
+  const NodeMask abm = r.memory(), bm = node_set({r.b, r.m}), am = node_set({r.a, r.m}), ab = node_set({r.a, r.b});
   const std::string labm = to_list(abm), lbm = to_list(bm), lam = to_list(am), lab = to_list(ab);
   struct Trip {
     std::string write;
@@ -92,13 +92,13 @@ TEST_CASE("procfs: write and read back round-trip") {
       {"default", "default\n", mpol_default, {}},
       {"local", "local\n", mpol_local, {}},
       {"prefer", "local\n", mpol_local, {}},
-      {"prefer:" + M, "prefer:" + M + "\n", mpol_preferred, {r.m}},
-      {"prefer=static:" + B, "prefer=static:" + B + "\n", mpol_preferred | mpol_f_static, {r.b}},
-      {"prefer=relative:0", "prefer=relative:0\n", mpol_preferred | mpol_f_relative, {0}},
-      {"bind:" + B, "bind:" + B + "\n", mpol_bind, {r.b}},
+      {"prefer:" + M, "prefer:" + M + "\n", mpol_preferred, node_set({r.m})},
+      {"prefer=static:" + B, "prefer=static:" + B + "\n", mpol_preferred | mpol_f_static, node_set({r.b})},
+      {"prefer=relative:0", "prefer=relative:0\n", mpol_preferred | mpol_f_relative, NodeMask::of<0>()},
+      {"bind:" + B, "bind:" + B + "\n", mpol_bind, node_set({r.b})},
       {"bind:" + lam, "bind:" + lam + "\n", mpol_bind, am},
       {"bind=static:" + lbm, "bind=static:" + lbm + "\n", mpol_bind | mpol_f_static, bm},
-      {"bind=relative:0-1", "bind=relative:0-1\n", mpol_bind | mpol_f_relative, {0, 1}},
+      {"bind=relative:0-1", "bind=relative:0-1\n", mpol_bind | mpol_f_relative, NodeMask::of<0, 1>()},
       {"interleave", "interleave:" + labm + "\n", mpol_interleave, abm},  // no nodes: all with memory
       {"interleave:" + labm, "interleave:" + labm + "\n", mpol_interleave, abm},
       {"interleave=static:" + lam, "interleave=static:" + lam + "\n", mpol_interleave | mpol_f_static, am},
@@ -106,7 +106,7 @@ TEST_CASE("procfs: write and read back round-trip") {
       {"weighted interleave:" + lbm, "weighted interleave:" + lbm + "\n", mpol_weighted_interleave, bm},
       {"prefer (many):" + lbm, "prefer (many):" + lbm + "\n", mpol_preferred_many, bm},
       {"prefer (many)=static:" + lab, "prefer (many)=static:" + lab + "\n", mpol_preferred_many | mpol_f_static, ab},
-      {"bind:" + B + "\n", "bind:" + B + "\n", mpol_bind, {r.b}},  // a trailing newline, as echo writes it
+      {"bind:" + B + "\n", "bind:" + B + "\n", mpol_bind, node_set({r.b})},  // a trailing newline, as echo writes it
   };
   Target t;
   for (const Trip& trip : trips) {
@@ -187,7 +187,7 @@ TEST_CASE("procfs: descriptors of a thread that has exited report ESRCH") {
   const int wfd = ::open(path.c_str(), O_WRONLY);
   REQUIRE(rfd >= 0);
   REQUIRE(wfd >= 0);
-  const std::string text = "interleave:" + to_list(NodeMask{roles().a, roles().b});
+  const std::string text = "interleave:" + to_list(node_set({roles().a, roles().b}));
   REQUIRE(::write(wfd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
   CHECK(t->policy(1).mode == mpol_interleave);
   t.reset();

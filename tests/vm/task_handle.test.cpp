@@ -96,8 +96,8 @@ TEST_SUITE("vm.task_handle" * doctest::skip(skip_all())) {
 
 TEST_CASE("task handle: every backend sets and reads a policy on a forked target") {
   const Roles& r = roles();
-  const Policy bind_b = make(Mode::bind, NodeMask{r.b});
-  const Policy interleave_ab = make(Mode::interleave, NodeMask{r.a, r.b});
+  const Policy bind_b = make(Mode::bind, node_set({r.b}));
+  const Policy interleave_ab = make(Mode::interleave, node_set({r.a, r.b}));
   for (Backend b : {Backend::automatic, Backend::syscalls, Backend::procfs}) {
     CAPTURE(mp::backend_name(b));
     const Backend expected = b == Backend::automatic ? Backend::syscalls : b;
@@ -109,7 +109,7 @@ TEST_CASE("task handle: every backend sets and reads a policy on a forked target
     REQUIRE(h.set_policy(bind_b, &diag).has_value());
     CHECK(diag.backend == expected);
     CHECK(t.policy(0).mode == mpol_bind);
-    CHECK(t.policy(0).nodes == NodeMask{r.b});
+    CHECK(t.policy(0).nodes == node_set({r.b}));
     CHECK(t.policy(1).mode == mpol_default);  // the policy is per thread
     auto seen = h.policy(&diag);
     REQUIRE(seen.has_value());
@@ -127,7 +127,7 @@ TEST_CASE("task handle: every backend sets and reads a policy on a forked target
     th.value().set_backend(b);
     REQUIRE(th.value().set_policy(interleave_ab).has_value());
     CHECK(t.policy(1).mode == mpol_interleave);
-    CHECK(t.policy(1).nodes == NodeMask{r.a, r.b});
+    CHECK(t.policy(1).nodes == node_set({r.a, r.b}));
     CHECK(t.policy(0).mode == mpol_bind);
     CHECK(th.value().policy().value() == interleave_ab);
   }
@@ -160,7 +160,7 @@ TEST_CASE("task handle: an adopted thread pidfd reaches exactly that thread") {
   CHECK(h.value().tid() == t.tid(2));
   CHECK(h.value().pid() == t.pid());
   mp::TaskDiagnostic diag;
-  REQUIRE(h.value().set_policy(make(Mode::bind, NodeMask{r.m}), &diag).has_value());
+  REQUIRE(h.value().set_policy(make(Mode::bind, node_set({r.m})), &diag).has_value());
   CHECK(diag.backend == Backend::syscalls);
   CHECK(t.policy(2).mode == mpol_bind);
   CHECK(t.policy(0).mode == mpol_default);
@@ -171,7 +171,7 @@ TEST_CASE("task handle: an adopted thread pidfd reaches exactly that thread") {
   REQUIRE(pfd >= 0);
   auto process = TaskHandle::adopt(pfd);
   REQUIRE(process.has_value());
-  REQUIRE(process.value().set_policy(make(Mode::preferred, NodeMask{r.b})).has_value());
+  REQUIRE(process.value().set_policy(make(Mode::preferred, node_set({r.b}))).has_value());
   CHECK(t.policy(0).mode == mpol_preferred);
   CHECK(t.policy(1).mode == mpol_default);
   t.stop();
@@ -184,7 +184,7 @@ TEST_CASE("task handle: ranges and nodes and the interleave position of a target
   TaskHandle h = open_handle(t.pid());
   const unsigned long range = t.map(8, fixed_range);
   mp::TaskDiagnostic served;
-  REQUIRE(h.mbind({range, bytes(8)}, make(Mode::bind, NodeMask{r.m}), {}, &served).has_value());
+  REQUIRE(h.mbind({range, bytes(8)}, make(Mode::bind, node_set({r.m})), {}, &served).has_value());
   CHECK(served.backend == Backend::syscalls);
   CHECK(t.touch(range, 8).counts[r.m] == 8);
   auto node = h.node_of(range);
@@ -192,19 +192,19 @@ TEST_CASE("task handle: ranges and nodes and the interleave position of a target
   CHECK(node.value() == r.m);
   auto at = h.policy_at(range);
   REQUIRE(at.has_value());
-  CHECK(at.value() == make(Mode::bind, NodeMask{r.m}));
+  CHECK(at.value() == make(Mode::bind, node_set({r.m})));
   CHECK(h.set_home_node({range, bytes(8)}, r.m).has_value());
   // No policy of its own on the range: the typed error.
   const unsigned long plain = t.map(4, fixed_range + bytes(64));
   CHECK(h.set_home_node({plain, bytes(4)}, r.m).error() == mp::errc::home_node_needs_bind);
   // task_mbind moves no other process's pages: EINVAL with the advice.
   mp::TaskDiagnostic diag;
-  auto moved = h.mbind({range, bytes(8)}, make(Mode::bind, NodeMask{r.b}), mp::MbindFlag::move, &diag);
+  auto moved = h.mbind({range, bytes(8)}, make(Mode::bind, node_set({r.b})), mp::MbindFlag::move, &diag);
   REQUIRE_FALSE(moved.has_value());
   CHECK(moved.error() == std::errc::invalid_argument);
   CHECK(std::string(diag.advice).find("migrate") != std::string::npos);
 
-  REQUIRE(h.set_policy(make(Mode::interleave, NodeMask{r.a, r.b})).has_value());
+  REQUIRE(h.set_policy(make(Mode::interleave, node_set({r.a, r.b}))).has_value());
   auto next = h.interleave_next();
   REQUIRE(next.has_value());
   CHECK((next.value() == r.a || next.value() == r.b));
@@ -237,7 +237,7 @@ TEST_CASE("all threads: every thread of a process changes and the pages can foll
   TaskHandle h = open_handle(t.pid());
   mp::AllThreadsOptions options;
   options.migrate_pages = true;
-  auto report = mp::set_policy_on_all_threads(h, make(Mode::bind, NodeMask{r.b}), options);
+  auto report = mp::set_policy_on_all_threads(h, make(Mode::bind, node_set({r.b})), options);
   REQUIRE_MESSAGE(report.has_value(), report.error().message());
   CHECK(report.value().ok());
   CHECK(report.value().threads_set == 4);
@@ -245,7 +245,7 @@ TEST_CASE("all threads: every thread of a process changes and the pages can foll
   for (std::size_t w = 0; w < t.workers(); ++w) {
     CAPTURE(w);
     CHECK(t.policy(w).mode == mpol_bind);
-    CHECK(t.policy(w).nodes == NodeMask{r.b});
+    CHECK(t.policy(w).nodes == node_set({r.b}));
   }
   CHECK(t.query(range, 32).counts[r.b] == 32);
 }
@@ -255,7 +255,7 @@ TEST_CASE("all threads: threads created during the walk are caught") {
   const pid_t pid = churning_process(8, 2000);
   ::usleep(200'000);  // let the chains run
   TaskHandle h = open_handle(pid);
-  auto report = mp::set_policy_on_all_threads(h, make(Mode::bind, NodeMask{r.b}));
+  auto report = mp::set_policy_on_all_threads(h, make(Mode::bind, node_set({r.b})));
   REQUIRE_MESSAGE(report.has_value(), report.error().message());
   const auto& rep = report.value();
   MESSAGE("churning process: " << rep.rounds << " rounds, " << rep.threads_set << " set, " << rep.threads_already
@@ -277,7 +277,7 @@ TEST_CASE("all threads: threads created during the walk are caught") {
 
 TEST_CASE("task handle: a target that dies mid-operation is target_exited") {
   const Roles& r = roles();
-  const Policy bind_b = make(Mode::bind, NodeMask{r.b});
+  const Policy bind_b = make(Mode::bind, node_set({r.b}));
   SUBCASE("a target that exits on its own while being retargeted") {
     std::fflush(nullptr);
     const pid_t pid = ::fork();
@@ -330,14 +330,14 @@ TEST_CASE("task handle: a recycled pid cannot confuse a handle") {
   const pid_t pid = taskmpol_test::sleeping_child();
   REQUIRE(pid > 0);
   TaskHandle h = open_handle(pid);
-  REQUIRE(h.set_policy(make(Mode::bind, NodeMask{r.b})).has_value());
+  REQUIRE(h.set_policy(make(Mode::bind, node_set({r.b}))).has_value());
   taskmpol_test::kill_and_reap(pid);
   const pid_t again = taskmpol_test::sleeping_child_at(pid);
   REQUIRE_MESSAGE(again == pid, "clone3 set_tid: " << std::strerror(errno));
   for (Backend b : {Backend::automatic, Backend::syscalls, Backend::procfs}) {
     CAPTURE(mp::backend_name(b));
     h.set_backend(b);
-    CHECK(h.set_policy(make(Mode::bind, NodeMask{r.m})).error() == mp::errc::target_exited);
+    CHECK(h.set_policy(make(Mode::bind, node_set({r.m}))).error() == mp::errc::target_exited);
     CHECK(h.policy().error() == mp::errc::target_exited);
   }
   // The new process with the same pid was never touched.
@@ -360,13 +360,13 @@ TEST_CASE("task handle: permission denied is a typed error that names the privil
     for (Backend b : {Backend::automatic, Backend::syscalls, Backend::procfs}) {
       h.value().set_backend(b);
       mp::TaskDiagnostic diag;
-      auto set = h.value().set_policy(Policy::make(Mode::bind, {}, NodeMask{r.b}).value(), &diag);
+      auto set = h.value().set_policy(Policy::make(Mode::bind, {}, node_set({r.b})).value(), &diag);
       if (set || !(set.error() == std::errc::operation_not_permitted || set.error() == std::errc::permission_denied))
         out |= 1;
-      if (mp::describe(set.error(), diag).find("CAP_SYS_NICE") == std::string::npos) out |= 2;
+      if (diag.message().find("CAP_SYS_NICE") == std::string::npos) out |= 2;
     }
     h.value().set_backend(Backend::automatic);
-    auto all = mp::set_policy_on_all_threads(h.value(), Policy::make(Mode::bind, {}, NodeMask{r.b}).value());
+    auto all = mp::set_policy_on_all_threads(h.value(), Policy::make(Mode::bind, {}, node_set({r.b})).value());
     if (all || all.error() != std::errc::operation_not_permitted) out |= 4;
     return out;
   });
@@ -376,7 +376,7 @@ TEST_CASE("task handle: permission denied is a typed error that names the privil
 
 TEST_CASE("task handle: bad nodes are typed errors naming the node and the allowed nodes") {
   const Roles& r = roles();
-  const NodeMask bm{r.b, r.m};
+  const NodeMask bm = node_set({r.b, r.m});
   Cgroup cg(bm);
   Target t;
   cg.add(t.pid());
@@ -386,48 +386,48 @@ TEST_CASE("task handle: bad nodes are typed errors naming the node and the allow
     h.set_backend(b);
     {
       mp::TaskDiagnostic diag;
-      auto e = h.set_policy(make(Mode::bind, NodeMask{r.a}), &diag);
+      auto e = h.set_policy(make(Mode::bind, node_set({r.a})), &diag);
       REQUIRE_FALSE(e.has_value());
       CHECK(e.error() == mp::errc::nodes_not_allowed);
       CHECK(diag.node == r.a);
       CHECK(diag.allowed == bm);
-      const std::string text = mp::describe(e.error(), diag);
+      const std::string text = diag.message();
       MESSAGE(text);
       CHECK(text.find("node " + std::to_string(r.a)) != std::string::npos);
       CHECK(text.find("may allocate from nodes " + to_list(bm)) != std::string::npos);
     }
     {
       mp::TaskDiagnostic diag;
-      auto e = h.set_policy(make(Mode::bind, NodeMask{r.c}), &diag);
+      auto e = h.set_policy(make(Mode::bind, node_set({r.c})), &diag);
       REQUIRE_FALSE(e.has_value());
       CHECK(e.error() == mp::errc::node_without_memory);
       CHECK(diag.node == r.c);
       CHECK(diag.node_exists);
-      const std::string text = mp::describe(e.error(), diag);
+      const std::string text = diag.message();
       MESSAGE(text);
       CHECK(text.find("node " + std::to_string(r.c) + " (nodes with memory") != std::string::npos);
     }
     {
       mp::TaskDiagnostic diag;
-      auto e = h.set_policy(make(Mode::bind, NodeMask{7}), &diag);  // the VM has nodes 0-3
+      auto e = h.set_policy(make(Mode::bind, NodeMask::of<7>()), &diag);  // the VM has nodes 0-3
       REQUIRE_FALSE(e.has_value());
       CHECK(e.error() == mp::errc::node_without_memory);
       CHECK(diag.node == 7);
       CHECK_FALSE(diag.node_exists);
-      CHECK(mp::describe(e.error(), diag).find("node 7 does not exist") != std::string::npos);
+      CHECK(diag.message().find("node 7 does not exist") != std::string::npos);
     }
   }
   // procfs parses strictly: a node without memory next to good ones is refused and named.
   h.set_backend(Backend::procfs);
   mp::TaskDiagnostic diag;
-  auto e = h.set_policy(make(Mode::bind, NodeMask{r.b, r.c}), &diag);
+  auto e = h.set_policy(make(Mode::bind, node_set({r.b, r.c})), &diag);
   REQUIRE_FALSE(e.has_value());
   CHECK(e.error() == mp::errc::node_without_memory);
   CHECK(diag.node == r.c);
   // The syscalls narrow the same nodes to the ones that have memory.
   h.set_backend(Backend::syscalls);
-  CHECK(h.set_policy(make(Mode::bind, NodeMask{r.b, r.c})).has_value());
-  CHECK(t.policy().nodes == NodeMask{r.b});
+  CHECK(h.set_policy(make(Mode::bind, node_set({r.b, r.c}))).has_value());
+  CHECK(t.policy().nodes == node_set({r.b}));
   t.stop();
 }
 
@@ -436,7 +436,7 @@ TEST_CASE("all threads: timing of retargeting a 64-thread process") {
   Target t(TargetOptions{.threads = 64});
   TaskHandle h = open_handle(t.pid());
   const auto start = std::chrono::steady_clock::now();
-  auto report = mp::set_policy_on_all_threads(h, make(Mode::interleave, NodeMask{r.a, r.b}));
+  auto report = mp::set_policy_on_all_threads(h, make(Mode::interleave, node_set({r.a, r.b})));
   const auto elapsed = std::chrono::steady_clock::now() - start;
   REQUIRE_MESSAGE(report.has_value(), report.error().message());
   CHECK(report.value().ok());

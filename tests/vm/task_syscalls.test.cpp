@@ -61,7 +61,7 @@ TEST_CASE("set_task_mempolicy: every mode on one thread of three through its thr
 TEST_CASE("set_task_mempolicy: static and relative flags are kept as the target would see them") {
   const Roles& r = roles();
   Target t;
-  const NodeMask bm{r.b, r.m};
+  const NodeMask bm = node_set({r.b, r.m});
   REQUIRE(errno_of(set_task(t.pidfd(), mpol_bind | mpol_f_static, bm)) == 0);
   PolicyView own = t.policy();
   CHECK(own.mode == (mpol_bind | mpol_f_static));
@@ -69,17 +69,17 @@ TEST_CASE("set_task_mempolicy: static and relative flags are kept as the target 
   CHECK(read_text(proc_file(t.pid())).value() == "bind=static:" + to_list(bm) + "\n");
 
   // Relative: bit i is the i-th allowed node (the root cpuset allows a, b, m).
-  REQUIRE(errno_of(set_task(t.pidfd(), mpol_interleave | mpol_f_relative, NodeMask{0, 1})) == 0);
+  REQUIRE(errno_of(set_task(t.pidfd(), mpol_interleave | mpol_f_relative, NodeMask::of<0, 1>())) == 0);
   own = t.policy();
   CHECK(own.mode == (mpol_interleave | mpol_f_relative));
   CHECK(to_list(own.nodes) == "0-1");  // relative: the bits as the caller gave them
-  const NodeMask first_two{r.memory().first(), r.memory().next(r.memory().first())};
+  const NodeMask first_two = node_set({r.memory().first(), r.memory().next(r.memory().first())});
   CHECK(read_text(proc_file(t.pid())).value() == "interleave=relative:0-1\n");  // as given (ABI 2)
   const Reply pages = t.alloc(300);
   INFO("pages: " << pages.histogram());
   CHECK(pages.used() == first_two);
 
-  REQUIRE(errno_of(set_task(t.pidfd(), mpol_bind | mpol_f_balancing, NodeMask{r.b})) == 0);
+  REQUIRE(errno_of(set_task(t.pidfd(), mpol_bind | mpol_f_balancing, node_set({r.b}))) == 0);
   own = t.policy();
   CHECK(own.mode == (mpol_bind | mpol_f_balancing));
   CHECK(read_text(proc_file(t.pid())).value() == "bind=balancing:" + std::to_string(r.b) + "\n");
@@ -91,22 +91,22 @@ TEST_CASE("set_task_mempolicy: static and relative flags are kept as the target 
 TEST_CASE("set_task_mempolicy: invalid requests fail like set_mempolicy and leave the target unchanged") {
   const Roles& r = roles();
   Target t;
-  REQUIRE(errno_of(set_task(t.pidfd(), mpol_preferred, NodeMask{r.b})) == 0);
+  REQUIRE(errno_of(set_task(t.pidfd(), mpol_preferred, node_set({r.b}))) == 0);
   struct Bad {
     const char* what;
     int mode;
     NodeMask nodes;
   };
   const Bad bad[] = {
-      {"node c has no memory", mpol_bind, {r.c}},
-      {"a node that does not exist", mpol_bind, {63}},
+      {"node c has no memory", mpol_bind, node_set({r.c})},
+      {"a node that does not exist", mpol_bind, NodeMask::of<63>()},
       {"empty bind", mpol_bind, {}},
       {"empty interleave", mpol_interleave, {}},
-      {"mode 7", 7, {r.b}},
-      {"static and relative", mpol_bind | mpol_f_static | mpol_f_relative, {r.b}},
-      {"balancing with interleave", mpol_interleave | mpol_f_balancing, {r.a, r.b}},
-      {"local with nodes", mpol_local, {r.b}},
-      {"default with nodes", mpol_default, {r.b}},
+      {"mode 7", 7, node_set({r.b})},
+      {"static and relative", mpol_bind | mpol_f_static | mpol_f_relative, node_set({r.b})},
+      {"balancing with interleave", mpol_interleave | mpol_f_balancing, node_set({r.a, r.b})},
+      {"local with nodes", mpol_local, node_set({r.b})},
+      {"default with nodes", mpol_default, node_set({r.b})},
       {"prefer static without nodes", mpol_preferred | mpol_f_static, {}},
   };
   for (const Bad& b : bad) {
@@ -114,10 +114,10 @@ TEST_CASE("set_task_mempolicy: invalid requests fail like set_mempolicy and leav
     CHECK(errno_of(set_task(t.pidfd(), b.mode, b.nodes)) == EINVAL);
     const PolicyView own = t.policy();
     CHECK(own.mode == mpol_preferred);
-    CHECK(own.nodes == NodeMask{r.b});
+    CHECK(own.nodes == node_set({r.b}));
   }
   // maxnode beyond a page of bits, and a mask the kernel cannot read.
-  const NodeMask one{r.b};
+  const NodeMask one = node_set({r.b});
   CHECK(errno_of(sys::set_task_mempolicy(t.pidfd(), mpol_bind, one.kernel_arg().nmask, 4096UL * 8 + 2, 0)) ==
         EINVAL);
   CHECK(errno_of(sys::set_task_mempolicy(t.pidfd(), mpol_bind, reinterpret_cast<const unsigned long*>(8), maxnode,
@@ -133,16 +133,16 @@ TEST_CASE("set_task_mempolicy: invalid requests fail like set_mempolicy and leav
 
 TEST_CASE("set_task_mempolicy: PIDFD_SELF_THREAD is the calling thread") {
   const Roles& r = roles();
-  REQUIRE(errno_of(set_task(sys::pidfd_self_thread, mpol_bind, NodeMask{r.b})) == 0);
+  REQUIRE(errno_of(set_task(sys::pidfd_self_thread, mpol_bind, node_set({r.b}))) == 0);
   auto self = get_self();
   auto via_task = get_task(sys::pidfd_self_thread);
   REQUIRE(errno_of(sys::set_mempolicy(mpol_default, nullptr, 0)) == 0);
   REQUIRE(self.has_value());
   REQUIRE(via_task.has_value());
   CHECK(self.value().mode == mpol_bind);
-  CHECK(self.value().nodes == NodeMask{r.b});
+  CHECK(self.value().nodes == node_set({r.b}));
   CHECK(via_task.value().mode == mpol_bind);
-  CHECK(via_task.value().nodes == NodeMask{r.b});
+  CHECK(via_task.value().nodes == node_set({r.b}));
 }
 
 TEST_CASE("set_task_mempolicy: PIDFD_SELF_THREAD_GROUP is the caller's leader and SELF_THREAD another thread itself") {
@@ -152,8 +152,8 @@ TEST_CASE("set_task_mempolicy: PIDFD_SELF_THREAD_GROUP is the caller's leader an
   int group_set = -1, self_set = -1, group_read = -1;
   PolicyView own_seen, group_seen;
   std::thread([&] {
-    group_set = errno_of(set_task(sys::pidfd_self_thread_group, mpol_preferred, NodeMask{r.m}));
-    self_set = errno_of(set_task(sys::pidfd_self_thread, mpol_bind, NodeMask{r.b}));
+    group_set = errno_of(set_task(sys::pidfd_self_thread_group, mpol_preferred, node_set({r.m})));
+    self_set = errno_of(set_task(sys::pidfd_self_thread, mpol_bind, node_set({r.b})));
     if (auto v = get_self()) own_seen = v.value();
     auto g = get_task(sys::pidfd_self_thread_group);
     group_read = errno_of(g);
@@ -166,9 +166,9 @@ TEST_CASE("set_task_mempolicy: PIDFD_SELF_THREAD_GROUP is the caller's leader an
   CHECK(group_read == 0);
   REQUIRE(leader.has_value());
   CHECK(leader.value().mode == mpol_preferred);  // the group sentinel reached the leader
-  CHECK(leader.value().nodes == NodeMask{r.m});
+  CHECK(leader.value().nodes == node_set({r.m}));
   CHECK(own_seen.mode == mpol_bind);  // the thread sentinel stayed in the thread
-  CHECK(own_seen.nodes == NodeMask{r.b});
+  CHECK(own_seen.nodes == node_set({r.b}));
   CHECK(group_seen.mode == mpol_preferred);
 }
 
@@ -177,7 +177,7 @@ TEST_CASE("set_task_mempolicy: 0 is a descriptor number and not the caller") {
   // process's stdin is, never a pidfd here: EBADF, and nothing changes.
   const Roles& r = roles();
   REQUIRE(get_self().value().mode == mpol_default);
-  CHECK(errno_of(set_task(0, mpol_bind, NodeMask{r.b})) == EBADF);
+  CHECK(errno_of(set_task(0, mpol_bind, node_set({r.b}))) == EBADF);
   CHECK(errno_of(get_task(0)) == EBADF);
   CHECK(get_self().value().mode == mpol_default);
 }
@@ -185,7 +185,7 @@ TEST_CASE("set_task_mempolicy: 0 is a descriptor number and not the caller") {
 TEST_CASE("set_task_mempolicy: a thread pidfd changes exactly that thread and a process pidfd the leader") {
   const Roles& r = roles();
   Target t(TargetOptions{.threads = 3});
-  REQUIRE(errno_of(set_task(t.thread_pidfd(2), mpol_bind, NodeMask{r.b})) == 0);
+  REQUIRE(errno_of(set_task(t.thread_pidfd(2), mpol_bind, node_set({r.b}))) == 0);
   CHECK(t.policy(2).mode == mpol_bind);
   CHECK(t.policy(0).mode == mpol_default);
   CHECK(t.policy(1).mode == mpol_default);
@@ -198,7 +198,7 @@ TEST_CASE("set_task_mempolicy: a thread pidfd changes exactly that thread and a 
   CHECK(on2.counts[r.b] == 64);
   CHECK(on1.counts[r.a] == 64);
 
-  REQUIRE(errno_of(set_task(t.pidfd(), mpol_preferred, NodeMask{r.m})) == 0);
+  REQUIRE(errno_of(set_task(t.pidfd(), mpol_preferred, node_set({r.m}))) == 0);
   CHECK(t.policy(0).mode == mpol_preferred);
   CHECK(t.policy(1).mode == mpol_default);
   CHECK(t.policy(2).mode == mpol_bind);
@@ -206,7 +206,7 @@ TEST_CASE("set_task_mempolicy: a thread pidfd changes exactly that thread and a 
   CHECK(read_text(proc_file(t.pid(), t.tid(2))).value() == "bind:" + std::to_string(r.b) + "\n");
   CHECK(read_text(proc_file(t.pid(), t.tid(1))).value() == "default\n");
   // The leader's own thread pidfd names the same thread as the process pidfd.
-  REQUIRE(errno_of(set_task(t.thread_pidfd(0), mpol_bind, NodeMask{r.m})) == 0);
+  REQUIRE(errno_of(set_task(t.thread_pidfd(0), mpol_bind, node_set({r.m}))) == 0);
   CHECK(get_task(t.pidfd()).value().mode == mpol_bind);
   CHECK(t.policy(0).mode == mpol_bind);
 }
@@ -234,11 +234,11 @@ TEST_CASE("set_task_mempolicy: the thread pidfd of a thread that exited is ESRCH
   REQUIRE(detail::read_full(tid_pipe[0], &tid, sizeof(tid)));
   Pidfd thread_fd = open_pidfd(tid, sys::pidfd_thread);
   Pidfd process_fd = open_pidfd(child);
-  REQUIRE(errno_of(set_task(thread_fd.get(), mpol_bind, NodeMask{r.b})) == 0);
+  REQUIRE(errno_of(set_task(thread_fd.get(), mpol_bind, node_set({r.b}))) == 0);
   REQUIRE(::write(go[1], "x", 1) == 1);  // the thread exits; the process stays
   for (int i = 0; i < 500 && errno_of(get_task(thread_fd.get())) == 0; ++i) ::usleep(10'000);
   CHECK(errno_of(get_task(thread_fd.get())) == ESRCH);
-  CHECK(errno_of(set_task(thread_fd.get(), mpol_bind, NodeMask{r.b})) == ESRCH);
+  CHECK(errno_of(set_task(thread_fd.get(), mpol_bind, node_set({r.b}))) == ESRCH);
   CHECK(errno_of(get_task(process_fd.get())) == 0);  // the leader is untouched by it
   CHECK(get_task(process_fd.get()).value().mode == mpol_default);
   for (int fd : {go[0], go[1], tid_pipe[0], tid_pipe[1]}) ::close(fd);
@@ -252,7 +252,7 @@ TEST_CASE("set_task_mempolicy: only new allocations follow and existing pages st
   const Reply before = t.touch(range, 64);
   INFO("before: " << before.histogram());
   REQUIRE(before.counts[r.a] == 64);
-  REQUIRE(errno_of(set_task(t.pidfd(), mpol_bind, NodeMask{r.m})) == 0);
+  REQUIRE(errno_of(set_task(t.pidfd(), mpol_bind, node_set({r.m}))) == 0);
   const Reply old_pages = t.query(range, 64);
   const Reply new_pages = t.alloc(64);
   INFO("old pages after: " << old_pages.histogram() << "; new pages: " << new_pages.histogram());
@@ -262,7 +262,7 @@ TEST_CASE("set_task_mempolicy: only new allocations follow and existing pages st
 
 TEST_CASE("every call: descriptors that are not pidfds are EBADF") {
   const Roles& r = roles();
-  const NodeMask b{r.b};
+  const NodeMask b = node_set({r.b});
   int pipe_fds[2];
   REQUIRE(::pipe2(pipe_fds, O_CLOEXEC) == 0);
   const int root_dir = ::open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -285,7 +285,7 @@ TEST_CASE("every call: descriptors that are not pidfds are EBADF") {
 }
 
 TEST_CASE("every call: exited and zombie and hidden and kernel tasks are refused") {
-  const NodeMask b{roles().b};
+  const NodeMask b = node_set({roles().b});
   SUBCASE("the pidfd of a reaped child is ESRCH") {
     const Pidfd gone = reaped_pidfd();
     CHECK(errno_of(set_task(gone.get(), mpol_bind, b)) == ESRCH);
@@ -343,7 +343,7 @@ TEST_CASE("every call: exited and zombie and hidden and kernel tasks are refused
 
 TEST_CASE("every call: a recycled pid leaves the old pidfd with ESRCH and the new process unchanged") {
   const Roles& r = roles();
-  const NodeMask b{r.b};
+  const NodeMask b = node_set({r.b});
   const pid_t pid = taskmpol_test::sleeping_child();
   REQUIRE(pid > 0);
   const Pidfd old_fd = open_pidfd(pid);
@@ -352,7 +352,7 @@ TEST_CASE("every call: a recycled pid leaves the old pidfd with ESRCH and the ne
   // A new process at the very same pid (clone3 set_tid, as root).
   const pid_t again = taskmpol_test::sleeping_child_at(pid);
   REQUIRE_MESSAGE(again == pid, "clone3 set_tid: " << std::strerror(errno));
-  CHECK(errno_of(set_task(old_fd.get(), mpol_preferred, NodeMask{r.m})) == ESRCH);
+  CHECK(errno_of(set_task(old_fd.get(), mpol_preferred, node_set({r.m}))) == ESRCH);
   CHECK(errno_of(get_task(old_fd.get())) == ESRCH);
   CHECK(errno_of(task_mbind(old_fd.get(), fixed_range, bytes(1), mpol_bind, b)) == ESRCH);
   CHECK(errno_of(sys::set_task_mempolicy_home_node(old_fd.get(), fixed_range, bytes(1), r.b, 0)) == ESRCH);
@@ -369,7 +369,7 @@ TEST_CASE("get_task_mempolicy: every flag of get_mempolicy is answered for the t
   const Roles& r = roles();
   Target t;
   const unsigned long range = t.map(16, fixed_range);
-  REQUIRE(errno_of(task_mbind(t.pidfd(), range, bytes(16), mpol_bind, NodeMask{r.m})) == 0);
+  REQUIRE(errno_of(task_mbind(t.pidfd(), range, bytes(16), mpol_bind, node_set({r.m}))) == 0);
   const Reply touched = t.touch(range, 4);
   REQUIRE(touched.counts[r.m] == 4);
 
@@ -382,7 +382,7 @@ TEST_CASE("get_task_mempolicy: every flag of get_mempolicy is answered for the t
     auto at = get_task(t.pidfd(), range + bytes(3), sys::mpol_f_addr);
     REQUIRE(at.has_value());
     CHECK(at.value().mode == mpol_bind);
-    CHECK(at.value().nodes == NodeMask{r.m});
+    CHECK(at.value().nodes == node_set({r.m}));
     const PolicyView own = t.policy_at(range + bytes(3));
     CHECK(own.mode == at.value().mode);
     CHECK(own.nodes == at.value().nodes);
@@ -398,7 +398,7 @@ TEST_CASE("get_task_mempolicy: every flag of get_mempolicy is answered for the t
     CHECK(own.mode == node);
   }
   SUBCASE("MPOL_F_NODE: the target's next interleave node") {
-    REQUIRE(errno_of(set_task(t.pidfd(), mpol_interleave, NodeMask{r.b, r.m})) == 0);
+    REQUIRE(errno_of(set_task(t.pidfd(), mpol_interleave, node_set({r.b, r.m}))) == 0);
     // The target installs a policy set from outside itself, at its next return to user mode, and
     // resets its interleave position (il_prev) then; until then a remote MPOL_F_NODE answers from
     // the position it had (a documented snapshot). One round trip makes the target return to user
@@ -437,10 +437,10 @@ TEST_CASE("task_mbind: bind a range of the target and its pages there land on th
   const Roles& r = roles();
   Target t;
   const unsigned long range = t.map(64, fixed_range);
-  REQUIRE(errno_of(task_mbind(t.pidfd(), range, bytes(64), mpol_bind, NodeMask{r.m})) == 0);
+  REQUIRE(errno_of(task_mbind(t.pidfd(), range, bytes(64), mpol_bind, node_set({r.m}))) == 0);
   const PolicyView own = t.policy_at(range);
   CHECK(own.mode == mpol_bind);
-  CHECK(own.nodes == NodeMask{r.m});
+  CHECK(own.nodes == node_set({r.m}));
   CHECK(t.policy().mode == mpol_default);  // the task policy is not the VMA policy
   const Reply in_range = t.touch(range, 64);
   const Reply elsewhere = t.alloc(64);
@@ -469,7 +469,7 @@ TEST_CASE("task_mbind: part of a range splits the target's mapping like mbind") 
   const Roles& r = roles();
   Target t;
   const unsigned long range = t.map(12, fixed_range);
-  REQUIRE(errno_of(task_mbind(t.pidfd(), range + bytes(4), bytes(4), mpol_preferred, NodeMask{r.b})) == 0);
+  REQUIRE(errno_of(task_mbind(t.pidfd(), range + bytes(4), bytes(4), mpol_preferred, node_set({r.b}))) == 0);
   CHECK(t.policy_at(range).mode == mpol_default);
   CHECK(t.policy_at(range + bytes(4)).mode == mpol_preferred);
   CHECK(t.policy_at(range + bytes(8)).mode == mpol_default);
@@ -484,7 +484,7 @@ TEST_CASE("task_mbind: argument block and flag checks") {
   const Roles& r = roles();
   Target t;
   const unsigned long range = t.map(8, fixed_range);
-  const NodeMask one{r.b};
+  const NodeMask one = node_set({r.b});
   sys::task_mbind_args a{};
   a.pidfd = t.pidfd();
   a.mode = mpol_bind;
@@ -534,7 +534,7 @@ TEST_CASE("task_mbind: argument block and flag checks") {
     CHECK(errno_of(sys::task_mbind(&a, sizeof(a))) == EFAULT);
   }
   SUBCASE("a node without memory is EINVAL") {
-    const NodeMask nomem{r.c};
+    const NodeMask nomem = node_set({r.c});
     a.nmask = reinterpret_cast<std::uintptr_t>(nomem.kernel_arg().nmask);
     CHECK(errno_of(sys::task_mbind(&a, sizeof(a))) == EINVAL);
   }
@@ -567,7 +567,7 @@ TEST_CASE("task_mbind: PIDFD_SELF_THREAD with MPOL_MF_MOVE moves the caller's ow
   std::memset(p, 1, len);
   const auto start = reinterpret_cast<unsigned long>(p);
   const int err =
-      errno_of(task_mbind(sys::pidfd_self_thread, start, len, mpol_bind, NodeMask{r.m},
+      errno_of(task_mbind(sys::pidfd_self_thread, start, len, mpol_bind, node_set({r.m}),
                           sys::mpol_mf_move | sys::mpol_mf_strict));
   std::array<void*, 16> pages{};
   std::array<int, 16> status{};
@@ -587,8 +587,8 @@ TEST_CASE("set_task_mempolicy_home_node: the target's bind and prefer (many) ran
   const unsigned long il_range = t.map(8, fixed_range + bytes(128));
   const unsigned long bare_range = t.map(8, fixed_range + bytes(192));
   REQUIRE(errno_of(task_mbind(t.pidfd(), bind_range, bytes(32), mpol_bind, r.memory())) == 0);
-  REQUIRE(errno_of(task_mbind(t.pidfd(), many_range, bytes(32), mpol_preferred_many, NodeMask{r.a, r.b})) == 0);
-  REQUIRE(errno_of(task_mbind(t.pidfd(), il_range, bytes(8), mpol_interleave, NodeMask{r.a, r.b})) == 0);
+  REQUIRE(errno_of(task_mbind(t.pidfd(), many_range, bytes(32), mpol_preferred_many, node_set({r.a, r.b}))) == 0);
+  REQUIRE(errno_of(task_mbind(t.pidfd(), il_range, bytes(8), mpol_interleave, node_set({r.a, r.b}))) == 0);
 
   CHECK(errno_of(sys::set_task_mempolicy_home_node(t.pidfd(), bind_range, bytes(32), r.m, 0)) == 0);
   CHECK(errno_of(sys::set_task_mempolicy_home_node(t.pidfd(), many_range, bytes(32), r.b, 0)) == 0);
@@ -618,7 +618,7 @@ TEST_CASE("permissions: owner or CAP_SYS_NICE to change and ptrace read access t
   constexpr uid_t nobody = 65534;
   constexpr uid_t other_user = 65533;
   const Roles& r = roles();
-  const NodeMask b{r.b};
+  const NodeMask b = node_set({r.b});
   const std::string bind_b = "bind:" + std::to_string(r.b);
 
   SUBCASE("an unprivileged caller cannot touch a root task") {
@@ -676,7 +676,7 @@ TEST_CASE("permissions: owner or CAP_SYS_NICE to change and ptrace read access t
   }
   SUBCASE("root (CAP_SYS_NICE) may change anyone's") {
     Target theirs(TargetOptions{.uid = nobody});
-    CHECK(errno_of(set_task(theirs.pidfd(), mpol_interleave, NodeMask{r.a, r.b})) == 0);
+    CHECK(errno_of(set_task(theirs.pidfd(), mpol_interleave, node_set({r.a, r.b}))) == 0);
     CHECK(theirs.policy().mode == mpol_interleave);
   }
 }

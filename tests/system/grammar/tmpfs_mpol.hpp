@@ -69,11 +69,11 @@ struct KernelVerdict {
 // then node 0 is the only node and it has memory.
 inline taskmpol::NodeMask read_nodes_with_memory(const char* path = "/sys/devices/system/node/has_memory") {
   std::ifstream in(path);
-  if (!in) return taskmpol::NodeMask{0};
+  if (!in) return taskmpol::NodeMask::of<0>();
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   // The file is "%*pbl\n": exactly the grammar NodeMask::parse reads, newline included.
   auto parsed = taskmpol::NodeMask::parse(text);
-  return parsed ? parsed.value() : taskmpol::NodeMask{0};
+  return parsed ? parsed.value() : taskmpol::NodeMask::of<0>();
 }
 
 inline std::string kernel_release() {

@@ -1,0 +1,55 @@
+# cmake -D PREFIX=... -D BINDIR=... -D MANDIR=... -D VERSION=... [-D GROFF=...] [-D MAN=...] -P tools.cmake
+# The installed tools as an admin meets them: taskmpol --version names this version and the kernel
+# interface, taskmpol parse works from the prefix, taskmpol-rebalancer answers --version, and
+# taskmpol(8) documents every subcommand, the exit codes, examples and the kernel requirement, and
+# formats without a warning (groff -ww, or man -l when groff is missing; else the structure only).
+
+function(run_tool out)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE stdout ERROR_VARIABLE stderr)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "${ARGN}: exit ${rc}\n${stdout}${stderr}")
+  endif()
+  set(${out} "${stdout}" PARENT_SCOPE)
+endfunction()
+
+set(taskmpol "${PREFIX}/${BINDIR}/taskmpol")
+foreach(flag --version -V)
+  run_tool(version "${taskmpol}" ${flag})
+  if(NOT version MATCHES "^taskmpol ${VERSION} " OR NOT version MATCHES "ABI 2")
+    message(FATAL_ERROR "taskmpol ${flag} printed '${version}', want 'taskmpol ${VERSION} ... ABI 2'")
+  endif()
+endforeach()
+run_tool(parsed "${taskmpol}" parse --memory-nodes 0-3 -- "bind:3,1")
+if(NOT parsed STREQUAL "bind:1,3\n")
+  message(FATAL_ERROR "installed taskmpol parse printed '${parsed}'")
+endif()
+run_tool(rebalancer "${PREFIX}/${BINDIR}/taskmpol-rebalancer" --version)
+if(NOT rebalancer MATCHES "^taskmpol-rebalancer ${VERSION}")
+  message(FATAL_ERROR "taskmpol-rebalancer --version printed '${rebalancer}'")
+endif()
+
+set(page "${PREFIX}/${MANDIR}/man8/taskmpol.8")
+file(READ "${page}" man)
+foreach(want ".TH TASKMPOL 8" "taskmpol ${VERSION}" ".SH NAME" ".SH SYNOPSIS" ".SH DESCRIPTION" ".SH KERNEL REQUIREMENT"
+             "ABI 2" ".SH COMMANDS" ".SS parse" ".SS show" ".SS set" ".SS mbind" ".SS home\\-node" ".SS weights"
+             ".SH EXIT STATUS" ".B 0" ".B 1" ".B 2" ".B 3" ".SH EXAMPLES" "\\-\\-version" "\\-\\-yes")
+  string(FIND "${man}" "${want}" at)
+  if(at EQUAL -1)
+    message(FATAL_ERROR "taskmpol.8 lacks '${want}'")
+  endif()
+endforeach()
+if(GROFF)
+  execute_process(COMMAND "${GROFF}" -man -ww -z "${page}" RESULT_VARIABLE rc ERROR_VARIABLE warnings)
+  if(NOT rc EQUAL 0 OR NOT warnings STREQUAL "")
+    message(FATAL_ERROR "groff -man -ww finds problems in taskmpol.8 (exit ${rc}):\n${warnings}")
+  endif()
+  message(STATUS "taskmpol.8: groff -man -ww is silent")
+elseif(MAN)
+  execute_process(COMMAND "${MAN}" --warnings -l "${page}" RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE warnings)
+  if(NOT rc EQUAL 0 OR NOT warnings STREQUAL "")
+    message(FATAL_ERROR "man -l finds problems in taskmpol.8 (exit ${rc}):\n${warnings}")
+  endif()
+  message(STATUS "taskmpol.8: man --warnings -l is silent")
+else()
+  message(STATUS "taskmpol.8: neither groff nor man here, checked its structure only")
+endif()
