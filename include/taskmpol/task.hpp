@@ -604,14 +604,24 @@ class TaskHandle {
       TASKMPOL_TRYV(h.open_own_pidfd());
     } else {
       auto fd = sys::pidfd_open(tid, sys::pidfd_thread);
-      // Before Linux 6.9 PIDFD_THREAD is an unknown flag (EINVAL). Such a kernel cannot have the
-      // series, and a process pidfd would name the leader instead of this thread: refuse.
-      if (!fd && fd.error() == std::errc::invalid_argument) return errc::unsupported_kernel;
+      if (!fd && fd.error() == std::errc::invalid_argument) return thread_pidfd_einval();
       if (!fd) return fd.error();
       h.pidfd_ = fd.assume_value();
     }
     TASKMPOL_TRYV(h.pin_task_dir(process_dir));
     return h;
+  }
+
+  // pidfd_open(tid, PIDFD_THREAD) said EINVAL, which has two causes. Before Linux 6.9 the flag is
+  // unknown: such a kernel cannot have the series, and a process pidfd would name the leader
+  // instead of this thread, so refuse. Or the thread has just exited: its number still resolves
+  // but no task is attached to it (pidfd_prepare()). A thread pidfd of the calling thread, which
+  // certainly exists, tells the two apart.
+  static std::error_code thread_pidfd_einval() noexcept {
+    auto own = sys::pidfd_open(sys::gettid(), sys::pidfd_thread);
+    if (!own) return own.error() == std::errc::invalid_argument ? std::error_code(errc::unsupported_kernel) : own.error();
+    sys::close(own.assume_value());
+    return errc::target_exited;
   }
 
   // The thread group of thread tid, from /proc/<tid>/status (every thread has an unlisted

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include <fcntl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -286,6 +287,38 @@ TEST_SUITE("all threads") {
     CHECK(report.value().threads_exited == 1);
     CHECK(report.value().failures.empty());
     CHECK(report.value().ok());
+  }
+
+  // 6.12's pidfd_open() finds the number of a thread that is being released but no task behind
+  // it: EINVAL (pidfd_prepare()), the errno that also means "no PIDFD_THREAD before 6.9".
+  TEST_CASE("all threads: a thread released before its pidfd is opened is counted as exited") {
+    FakeKernelScope k;
+    three_threads(*k);
+    FakeKernel& fake = *k;
+    k->on_syscall = [&fake](long nr, const std::array<long, 6>& a) -> std::optional<long> {
+      if (nr == SYS_pidfd_open && a[0] == 2001 && (a[1] & sys::pidfd_thread) != 0) {
+        fake.exit_task(2001);
+        return -EINVAL;
+      }
+      return std::nullopt;
+    };
+    auto h = mp::TaskHandle::open(2000);
+    REQUIRE(h);
+    const auto report = mp::set_policy_on_all_threads(h.value(), make(Mode::bind, NodeMask::of<1>()));
+    REQUIRE(report);
+    CHECK(report.value().threads_set == 2);
+    CHECK(report.value().threads_exited == 1);
+    CHECK(report.value().failures.empty());
+  }
+
+  TEST_CASE("all threads: a kernel without PIDFD_THREAD is unsupported, not an exited thread") {
+    FakeKernelScope k;
+    three_threads(*k);
+    k->on_syscall = [](long nr, const std::array<long, 6>& a) -> std::optional<long> {
+      if (nr == SYS_pidfd_open && (a[1] & sys::pidfd_thread) != 0) return -EINVAL;
+      return std::nullopt;
+    };
+    CHECK(mp::TaskHandle::thread(2001).error() == mp::errc::unsupported_kernel);
   }
 
   TEST_CASE("all threads: a refusal carries its diagnostic and is never asked again") {

@@ -316,6 +316,7 @@ TEST_CASE("task handle: a target that dies mid-operation is target_exited") {
       if (report.has_value()) {
         MESSAGE("finished first: " << report.value().threads_set << " set, " << report.value().threads_exited
                                    << " exited");
+        for (const mp::ThreadFailure& f : report.value().failures) MESSAGE("thread " << f.tid << ": " << f.message());
         CHECK(report.value().failures.empty());  // dying threads are "exited", never failures
       } else {
         CHECK(report.error() == mp::errc::target_exited);
