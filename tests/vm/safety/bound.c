@@ -10,15 +10,18 @@
  * (default 100000) set_task_mempolicy() calls through a pidfd, alternating two policies, and
  * samples the numa_policy slab objects and MemAvailable before, half way, at the end, after the
  * target has run (it then reports the policy it runs with) and after it has exited and been
- * reaped. It fails when the slab grows by more than a few objects during the sets, when it is not
- * back at its baseline after the exit, or when the target does not run with the last policy set.
- * --check-memavailable also requires MemAvailable to stay within 8 MiB of its baseline (not under
- * KASAN, whose quarantine holds freed memory for a while).
+ * reaped. It fails when the target was not in the state meant (stopped, asleep, ptrace-stopped:
+ * /proc/<pid>/stat before and after the sets, and no report from it meanwhile), when the slab
+ * grows by more than a few objects during the sets, when it is not back at its baseline after the
+ * exit, or when the target does not run with the last policy set. --check-memavailable also
+ * requires MemAvailable to stay within 8 MiB of its baseline during the sets and after the reap
+ * (not under KASAN, whose quarantine holds freed memory for a while).
  *
  * Output: one line per target kind, "bound: <kind>: ..." with every sample.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -56,6 +59,32 @@ static long mem_available_kib(void)
 	return kib;
 }
 
+/* The state letter of /proc/<pid>/stat ('S' asleep, 'T' stopped, 't' ptrace-stopped), or '?'. */
+static char task_state(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return '?';
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] ? p[2] : '?';
+}
+
+/* Did the target get back to user mode (and so report) while it was meant not to run? */
+static bool has_reported(int report_fd)
+{
+	struct pollfd p = { .fd = report_fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) > 0;
+}
+
 static long set_policy(int pidfd, int mode, unsigned long mask)
 {
 	return syscall(NR_set_task_mempolicy, pidfd, mode, &mask, 65UL, 0U);
@@ -91,8 +120,10 @@ static void on_usr1(int sig)
 
 static int run(enum kind kind, long sets, bool check_mem, unsigned long mask_a, unsigned long mask_b)
 {
+	static const char want_state[] = { 'T', 'S', 't' };
 	int wake[2], report[2], pidfd, status, mode = -1, last_mode;
 	long obj[5] = { 0 }, mem[5] = { 0 }, err = 0, i;
+	char state[2];
 	pid_t pid;
 	bool ok = true;
 
@@ -118,6 +149,7 @@ static int run(enum kind kind, long sets, bool check_mem, unsigned long mask_a, 
 		waitpid(pid, &status, __WALL);
 	}
 
+	state[0] = task_state(pid);
 	obj[0] = numa_policy_objects();
 	mem[0] = mem_available_kib();
 	for (i = 0; i < sets && !err; i++) {
@@ -135,6 +167,13 @@ static int run(enum kind kind, long sets, bool check_mem, unsigned long mask_a, 
 	last_mode = (sets - 1) % 2 ? MPOL_BIND : MPOL_INTERLEAVE;
 	obj[2] = numa_policy_objects();
 	mem[2] = mem_available_kib();
+	state[1] = task_state(pid);
+	if (state[0] != want_state[kind] || state[1] != want_state[kind] || has_reported(report[0])) {
+		printf("bound: %s: FAIL: the target was not kept from running (state %c before the sets, "
+		       "%c after, want %c%s)\n", kind_name[kind], state[0], state[1], want_state[kind],
+		       has_reported(report[0]) ? "; it returned to user mode meanwhile" : "");
+		ok = false;
+	}
 
 	/* Let it run: it installs the pending change on its way back to user mode. */
 	if (kind == STOPPED)
@@ -182,6 +221,11 @@ static int run(enum kind kind, long sets, bool check_mem, unsigned long mask_a, 
 	if (check_mem && (mem[0] - mem[1] > 8192 || mem[0] - mem[2] > 8192)) {
 		printf("bound: %s: FAIL: MemAvailable fell by %ld kB during the sets\n", kind_name[kind],
 		       mem[0] - (mem[1] < mem[2] ? mem[1] : mem[2]));
+		ok = false;
+	}
+	if (check_mem && mem[0] - mem[4] > 8192) {
+		printf("bound: %s: FAIL: MemAvailable is %ld kB below its baseline after the reap\n",
+		       kind_name[kind], mem[0] - mem[4]);
 		ok = false;
 	}
 	close(wake[0]);

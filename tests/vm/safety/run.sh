@@ -72,5 +72,5 @@ fi
 "${cc[@]}" -o "$payload/bin/faultinject" "$here/faultinject.c"
 echo "timeout=600 faultinject" >>"$payload/run-list"
 # kselftest builds the series' selftest from the patched tree and runs it before this payload.
-exec "$repo/kernel/vm" kselftest --debug --append slab_nomerge --quiet --timeout "$timeout" \
+exec "$repo/kernel/vm" kselftest --debug --every-case --append slab_nomerge --quiet --timeout "$timeout" \
 	--payload "$payload" "${vm_opts[@]}"
