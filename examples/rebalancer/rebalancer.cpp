@@ -34,6 +34,7 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -48,6 +49,7 @@
 #include <utility>
 #include <vector>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -134,16 +136,14 @@ std::optional<std::vector<Rule>> load_rules(const std::string& path) {
   return rules;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// The cgroup v2 path ("0::/a/b"), empty when unknown.
+// The cgroup v2 path ("0::/a/b"), empty when unknown. Read through the library's one reader of
+// kernel files, like everything else the daemon reads from /proc.
 std::string cgroup_of(pid_t pid) {
-  std::istringstream in(read_file("/proc/" + std::to_string(pid) + "/cgroup"));
+  std::array<char, 8192> buf{};
+  const std::string path = "/proc/" + std::to_string(pid) + "/cgroup";
+  const auto size = mp::sys::read_file(AT_FDCWD, path.c_str(), buf);
+  if (!size) return {};
+  std::istringstream in(std::string(buf.data(), size.value()));
   std::string line;
   while (std::getline(in, line))
     if (line.rfind("0::", 0) == 0) return line.substr(3);

@@ -185,6 +185,21 @@ TEST_SUITE("series guard on a fake kernel") {
     REQUIRE(back);
     CHECK(back.value() == make(Mode::interleave, NodeMask::of<0, 1>()));
   }
+
+  TEST_CASE("kernel seam: a syscall interrupted by a signal is issued again") {
+    FakeKernelScope k;
+    three_threads(*k);
+    auto h = mp::TaskHandle::open(2000);
+    REQUIRE(h);
+    k->inject(Call::syscall, EINTR, 3, set_task_nr);
+    REQUIRE(h.value().set_policy(make(Mode::bind, NodeMask::of<1>())));
+    CHECK(k->faults.empty());               // all three EINTRs were seen ...
+    CHECK(k->count(set_task_nr) == 1);      // ... and the fourth call got through
+    k->inject(Call::syscall, EINTR, 1, get_task_nr);
+    k->inject(Call::syscall, EPERM, 1, get_task_nr);
+    CHECK(h.value().policy().error() == std::errc::operation_not_permitted);  // only EINTR is retried
+    CHECK(k->faults.empty());
+  }
 }
 
 TEST_SUITE("backends") {
