@@ -79,6 +79,10 @@ pid=$!
 "$bin/taskmpol" set "$pid" --interleave=all || fail=1
 "$bin/taskmpol" show "$pid" || fail=1
 verdict "mempolicy after 'set --interleave=all'" "$(cat /proc/$pid/mempolicy)" "interleave:$memory"
+# Every per-thread entry of 'show --json' names its process and its thread.
+"$bin/taskmpol" show "$pid" --json > /tmp/show.json || fail=1
+verdict "'show $pid --json': entries with pid $pid" "$(grep -c "\"pid\": $pid," /tmp/show.json)" "2"
+verdict "'show $pid --json': the thread entry's tid" "$(grep -c "\"tid\": $pid," /tmp/show.json)" "1"
 "$bin/taskmpol" set "$pid" "bind:$second_memory" --migrate || fail=1
 verdict "mempolicy after 'set bind:$second_memory'" "$(cat /proc/$pid/mempolicy)" "bind:$second_memory"
 # A refusal must name the cause: a CPU-only node has no memory.
