@@ -887,14 +887,15 @@ struct WeightsOptions {
 
 int run_weights(const WeightsOptions& o) {
   // The command line first: NODE=WEIGHT, each node once.
+  constexpr std::uint64_t last_node = mp::NodeMask::capacity - 1;
   std::map<std::size_t, unsigned> writes;
   for (const std::string& a : o.assignments) {
     const auto eq = a.find('=');
-    const auto node = eq == std::string::npos ? std::nullopt : parse_decimal(std::string_view(a).substr(0, eq), 1023);
+    const auto node = eq == std::string::npos ? std::nullopt : parse_decimal(std::string_view(a).substr(0, eq), last_node);
     const auto weight = eq == std::string::npos ? std::nullopt : parse_decimal(std::string_view(a).substr(eq + 1), 255);
     if (!node || !weight || *weight < 1)
-      return usage_error("'" + shown(a) + "': write NODE=WEIGHT with a node from 0 to 1023 and a weight from 1 to 255, "
-                         "e.g. 3=4");
+      return usage_error("'" + shown(a) + "': write NODE=WEIGHT with a node from 0 to " + std::to_string(last_node) +
+                         " and a weight from 1 to 255, e.g. 3=4");
     if (!writes.emplace(static_cast<std::size_t>(*node), static_cast<unsigned>(*weight)).second)
       return usage_error("node " + std::to_string(*node) + " is given twice: give each NODE=WEIGHT once");
   }

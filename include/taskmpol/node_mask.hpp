@@ -364,7 +364,7 @@ class NodeMask {
 
   // Sets nodes [first, first + count). Returns false (and changes nothing) when that range
   // reaches beyond capacity.
-  constexpr bool set_range(std::size_t first_node, std::size_t count) noexcept {
+  [[nodiscard]] constexpr bool set_range(std::size_t first_node, std::size_t count) noexcept {
     if (first_node > capacity || count > capacity - first_node) return false;
     if (count == 0) return true;
     const std::size_t last_node = first_node + count - 1;

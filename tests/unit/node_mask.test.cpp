@@ -88,7 +88,7 @@ NodeMask random_mask(SplitMix& rng) {
     case 2:  // runs
       for (int i = 0; i < 6; ++i) {
         const std::size_t a = rng.below(NodeMask::capacity);
-        m.set_range(a, rng.below(NodeMask::capacity - a) % 80 + 1);
+        REQUIRE(m.set_range(a, rng.below(NodeMask::capacity - a) % 80 + 1));
       }
       break;
     default:  // words at the edges
@@ -124,7 +124,7 @@ std::pair<std::size_t, NodeMask> longest_list() {
       ++i;
       continue;
     }
-    worst.set_range(i, run_end[i] - i + 1);
+    REQUIRE(worst.set_range(i, run_end[i] - i + 1));
     i = run_end[i] + 2;
   }
   return {best[0] - 1, worst};  // no comma after the last run

@@ -302,7 +302,7 @@ TEST_SUITE("Policy printing") {
 
   TEST_CASE("Policy printing: the longest policy text fits max_policy_chars") {
     NodeMask worst;
-    for (std::size_t n = 0; n + 1 < NodeMask::capacity; n += 3) worst.set_range(n, 2);  // runs of two
+    for (std::size_t n = 0; n + 1 < NodeMask::capacity; n += 3) REQUIRE(worst.set_range(n, 2));  // runs of two
     const Policy p = make_ok(Mode::bind, ModeFlag::relative_nodes | ModeFlag::numa_balancing, worst);
     const std::string text = tp::to_string(p);
     CHECK(text.size() <= tp::max_policy_chars);
