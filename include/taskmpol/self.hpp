@@ -20,7 +20,7 @@ namespace taskmpol {
 // mbind(2) flags.
 enum class MbindFlag : unsigned {
   strict = sys::mpol_mf_strict,      // fail with EIO if existing pages do not follow the policy
-  move = sys::mpol_mf_move,          // migrate existing pages used only by this process
+  move = sys::mpol_mf_move,          // migrate existing pages mapped only by the range's process
   move_all = sys::mpol_mf_move_all,  // migrate shared pages too (needs CAP_SYS_NICE)
 };
 

@@ -128,8 +128,19 @@ inline constexpr const char* advice_permission_range =
 inline constexpr const char* advice_nodes =
     "choose nodes that have memory and lie in the target's cpuset (cpuset.mems of its cgroup), or widen the cpuset";
 inline constexpr const char* advice_move =
-    "task_mbind moves no pages of another process: drop MbindFlag::move/move_all and migrate with "
-    "TaskHandle::migrate_pages (or set_policy_on_all_threads' migrate_pages option)";
+    "either the policy does not fit (choose nodes that have memory and lie in the target's cpuset), or this "
+    "kernel's task_mbind cannot move another process's pages yet (a taskmpol series without remote "
+    "MPOL_MF_MOVE answers EINVAL too): then drop MbindFlag::move/move_all and move the pages with "
+    "TaskHandle::migrate_pages or move_pages(2)";
+inline constexpr const char* advice_move_all =
+    "MbindFlag::move_all, which also moves pages that other processes map, needs CAP_SYS_NICE (run as root), as "
+    "mbind(2)'s MPOL_MF_MOVE_ALL does (MbindFlag::move, for the pages only the target maps, does not); a range "
+    "policy in another process also needs owning it or CAP_SYS_NICE, and ptrace attach rights "
+    "(process_vm_writev(2), Yama's ptrace_scope)";
+inline constexpr const char* advice_strict =
+    "the range's policy is set, but some of its pages are not on the policy's nodes: without MbindFlag::move "
+    "no page moves; with it, pages that other processes map need MbindFlag::move_all, and pinned or busy "
+    "pages stay where they are";
 inline constexpr const char* advice_home_online = "a home node must be an online node";
 
 // Why the kernel refused a policy with EINVAL, given the facts a user can act on. The kernel ANDs
@@ -161,6 +172,21 @@ inline std::error_code classify_policy_einval(const Policy& policy, std::error_c
     }
   }
   return kernel_error == errc::nodes_not_allowed ? std::error_code(posix_error(EINVAL)) : kernel_error;
+}
+
+// The advice for a failed mbind() (TaskHandle::mbind), from the flags, whether the range belongs
+// to another process than the caller's, and the kernel's answer; `chosen` is what the general
+// rules picked (explain(), the permission advice), kept when nothing below is more precise.
+// Another process's EINVAL with a move has two causes the library cannot tell apart before the
+// call: the policy, or a kernel whose task_mbind refuses remote moves (the series before remote
+// MPOL_MF_MOVE has the same ABI 2), so the advice names both.
+[[nodiscard]] inline const char* mbind_advice(MbindFlags flags, bool other_process, std::error_code kernel_error,
+                                              const char* chosen) noexcept {
+  const bool moving = flags.has(MbindFlag::move) || flags.has(MbindFlag::move_all);
+  if (moving && other_process && kernel_error == std::errc::invalid_argument) return advice_move;
+  if (flags.has(MbindFlag::move_all) && kernel_error == std::errc::operation_not_permitted) return advice_move_all;
+  if (flags.has(MbindFlag::strict) && kernel_error == std::errc::io_error) return advice_strict;
+  return chosen;
 }
 
 // Every node the policy grammar can name: procfs output is parsed without a topology check (the
@@ -446,10 +472,18 @@ class TaskHandle {
     });
   }
 
-  // Applies policy to a range of the target's address space (mbind(2) there; the address space is
-  // the process's, whichever thread the handle names). MbindFlag::move/move_all only when the
-  // handle is the caller: the kernel does not move another process's pages (see migrate_pages).
-  // Errors: as set_policy; EFAULT for a hole in the range; EINVAL for an unaligned start.
+  // Applies policy to a range of the target's address space, as mbind(2) run by the target would
+  // (the address space is the process's, whichever thread the handle names). With
+  // MbindFlag::move the pages of the range that only the target maps and that do not follow the
+  // new policy migrate to its nodes; MbindFlag::move_all moves pages that other processes map as
+  // well; MbindFlag::strict makes pages that stay off the policy's nodes an EIO (the policy is set
+  // all the same). Unlike migrate_pages, this follows the range policy exactly (interleave order,
+  // weights, the home node) and touches nothing outside the range.
+  // Errors: as set_policy; EFAULT for a hole in the range; EINVAL for an unaligned start; EPERM
+  // for move_all without CAP_SYS_NICE (as mbind(2) asks for MPOL_MF_MOVE_ALL); EIO with strict (see
+  // above). A kernel with the series' ABI 2 but without remote moves (an earlier version) refuses
+  // move/move_all on another process with EINVAL: diag's advice names that cause beside the
+  // policy's, and the way around it (migrate_pages, move_pages(2)).
   [[nodiscard]] result<void> mbind(AddressRange range, const Policy& policy, MbindFlags flags = {},
                                    TaskDiagnostic* diag = nullptr) const noexcept {
     TaskDiagnostic scratch;
@@ -469,12 +503,9 @@ class TaskHandle {
       return sys::task_mbind(&args, sizeof(args));
     });
     if (!r) {
-      const bool moving = flags.has(MbindFlag::move) || flags.has(MbindFlag::move_all);
-      if (moving && !is_caller() && r.error() == std::errc::invalid_argument) {
-        d.advice = detail::advice_move;
-        return noted(r.error(), d);
-      }
-      return noted(explain(policy, r.error(), d), d);
+      const std::error_code e = explain(policy, r.error(), d);
+      d.advice = detail::mbind_advice(flags, tgid_ != sys::getpid(), r.error(), d.advice);
+      return noted(e, d);
     }
     return success();
   }

@@ -282,6 +282,71 @@ TEST_SUITE("backends") {
   }
 }
 
+TEST_SUITE("mbind") {
+  // task_mbind on another process passes the move flags through (the series moves its pages, as
+  // mbind(2) run by it), and its refusals get advice for the cause: a remote move's EINVAL names
+  // both possible causes, since a series without remote moves answers so too with the same ABI.
+  TEST_CASE("mbind: move flags reach task_mbind and refusals name their causes") {
+    FakeKernelScope k;
+    three_threads(*k);
+    k->add_task(k->pid, 1001);  // another thread of the caller's own process
+    unsigned seen_flags = ~0U;
+    int answer = 0;
+    k->on_syscall = [&](long nr, const std::array<long, 6>& a) -> std::optional<long> {
+      if (nr != task_mbind_nr) return std::nullopt;
+      seen_flags = reinterpret_cast<const sys::task_mbind_args*>(a[0])->flags;
+      return -answer;
+    };
+    auto other = mp::TaskHandle::open(2000);
+    REQUIRE(other);
+    const Policy bind0 = make(Mode::bind, NodeMask::of<0>());
+    const mp::AddressRange range{0x10000, 4096};
+    mp::TaskDiagnostic d;
+
+    REQUIRE(other.value().mbind(range, bind0, mp::MbindFlag::move, &d));
+    CHECK(seen_flags == sys::mpol_mf_move);
+    REQUIRE(other.value().mbind(range, bind0, mp::MbindFlag::move_all | mp::MbindFlag::strict, &d));
+    CHECK(seen_flags == (sys::mpol_mf_move_all | sys::mpol_mf_strict));
+    CHECK(d.backend == mp::Backend::syscalls);
+
+    answer = EINVAL;
+    CHECK(other.value().mbind(range, bind0, mp::MbindFlag::move, &d).error() == std::errc::invalid_argument);
+    CHECK(d.advice == mp::detail::advice_move);
+    const std::string text = d.message();
+    CHECK(text.find("cannot move another process's pages yet") != std::string::npos);
+    CHECK(text.find("nodes that have memory") != std::string::npos);
+    CHECK(text.find("TaskHandle::migrate_pages") != std::string::npos);
+    CHECK(other.value().mbind(range, bind0, mp::MbindFlag::move_all, &d).error() == std::errc::invalid_argument);
+    CHECK(d.advice == mp::detail::advice_move);
+    // A node outside the target's cpuset (its Mems_allowed: 0-1) is named, and so is the kernel.
+    const auto outside = other.value().mbind(range, make(Mode::bind, NodeMask::of<5>()), mp::MbindFlag::move, &d);
+    CHECK(outside.error() == mp::errc::nodes_not_allowed);
+    CHECK(d.node == 5);
+    CHECK(d.advice == mp::detail::advice_move);
+    // Without a move, an EINVAL is the policy's alone.
+    CHECK(other.value().mbind(range, bind0, {}, &d).error() == std::errc::invalid_argument);
+    CHECK(d.advice != mp::detail::advice_move);
+    // The caller's own process: the series always moved its pages, so EINVAL is not about moving.
+    auto sibling = mp::TaskHandle::thread(1001);
+    REQUIRE(sibling);
+    CHECK(sibling.value().mbind(range, bind0, mp::MbindFlag::move, &d).error() == std::errc::invalid_argument);
+    CHECK(d.advice != mp::detail::advice_move);
+
+    answer = EPERM;
+    CHECK(other.value().mbind(range, bind0, mp::MbindFlag::move_all, &d).error() == std::errc::operation_not_permitted);
+    CHECK(d.advice == mp::detail::advice_move_all);
+    CHECK(d.message().find("needs CAP_SYS_NICE (run as root), as mbind(2)'s MPOL_MF_MOVE_ALL") != std::string::npos);
+    CHECK(other.value().mbind(range, bind0, mp::MbindFlag::move, &d).error() == std::errc::operation_not_permitted);
+    CHECK(d.advice == mp::detail::advice_permission_range);
+
+    answer = EIO;
+    CHECK(other.value().mbind(range, bind0, mp::MbindFlag::move | mp::MbindFlag::strict, &d).error() ==
+          std::errc::io_error);
+    CHECK(d.advice == mp::detail::advice_strict);
+    CHECK(d.error == std::errc::io_error);
+  }
+}
+
 TEST_SUITE("all threads") {
   TEST_CASE("all threads: a thread that exits in mid-walk is counted as exited") {
     FakeKernelScope k;

@@ -93,6 +93,35 @@ TEST_SUITE("task diagnostics") {
     CHECK(plain.message() == "thread 7: the target task has exited");
   }
 
+  TEST_CASE("task diagnostics: the advice for a refused mbind") {
+    using mp::MbindFlag;
+    const std::error_code eperm{EPERM, std::system_category()};
+    const std::error_code eio{EIO, std::system_category()};
+    const char* chosen = mp::detail::advice_nodes;
+    // Another process's move refused with EINVAL: the policy, or a series without remote moves.
+    CHECK(mp::detail::mbind_advice(MbindFlag::move, true, einval, chosen) == mp::detail::advice_move);
+    CHECK(mp::detail::mbind_advice(MbindFlag::move_all, true, einval, "") == mp::detail::advice_move);
+    CHECK(mp::detail::mbind_advice(MbindFlag::move | MbindFlag::strict, true, einval, "") == mp::detail::advice_move);
+    const std::string move = mp::detail::advice_move;
+    CHECK(move.find("nodes that have memory") != std::string::npos);
+    CHECK(move.find("cannot move another process's pages yet") != std::string::npos);
+    CHECK(move.find("TaskHandle::migrate_pages") != std::string::npos);
+    CHECK(move.find("move_pages(2)") != std::string::npos);
+    // No move, or the caller's own process: what the general rules chose stays.
+    CHECK(mp::detail::mbind_advice({}, true, einval, chosen) == chosen);
+    CHECK(mp::detail::mbind_advice(MbindFlag::strict, true, einval, chosen) == chosen);
+    CHECK(mp::detail::mbind_advice(MbindFlag::move, false, einval, chosen) == chosen);
+    // move_all without CAP_SYS_NICE, anywhere; a plain move's EPERM is the general one.
+    CHECK(mp::detail::mbind_advice(MbindFlag::move_all, true, eperm, chosen) == mp::detail::advice_move_all);
+    CHECK(mp::detail::mbind_advice(MbindFlag::move_all, false, eperm, "") == mp::detail::advice_move_all);
+    CHECK(mp::detail::mbind_advice(MbindFlag::move, true, eperm, chosen) == chosen);
+    CHECK(std::string(mp::detail::advice_move_all).find("CAP_SYS_NICE") != std::string::npos);
+    // strict's EIO: the policy is set, some pages stay off its nodes.
+    CHECK(mp::detail::mbind_advice(MbindFlag::strict, true, eio, "") == mp::detail::advice_strict);
+    CHECK(mp::detail::mbind_advice(MbindFlag::move | MbindFlag::strict, false, eio, "") == mp::detail::advice_strict);
+    CHECK(mp::detail::mbind_advice(MbindFlag::move, true, eio, chosen) == chosen);
+  }
+
   TEST_CASE("task diagnostics: backend names and migration destinations") {
     CHECK(mp::backend_name(mp::Backend::automatic) == "automatic");
     CHECK(mp::backend_name(mp::Backend::syscalls) == "syscalls");
