@@ -14,7 +14,10 @@
 //       Changes the policy of every thread of PID (default: a policy belongs to a thread and a
 //       new thread inherits its creator's, so one thread alone would leave the others, and their
 //       future threads, on the old policy) or of one thread (--thread).
-//   taskmpol mbind PID ADDR LEN POLICY [--move]     a range policy in PID's address space
+//   taskmpol mbind PID ADDR LEN POLICY [--move[=all]] [--strict]
+//       A range policy in PID's address space, as mbind(2) run by PID: --move also moves the
+//       range's pages that only PID maps onto the policy's nodes, --move=all the pages other
+//       processes map as well (CAP_SYS_NICE), --strict fails when pages stay off those nodes.
 //   taskmpol home-node PID ADDR LEN NODE            the home node of bind / prefer (many) ranges
 //   taskmpol weights [--json] [--yes] [NODE=W ...]  read or write the global interleave weights
 //   taskmpol --version
@@ -804,7 +807,27 @@ std::optional<mp::AddressRange> parse_range(const std::string& addr, const std::
   return mp::AddressRange{static_cast<std::uintptr_t>(*a), static_cast<std::size_t>(*l)};
 }
 
-int run_mbind(pid_t pid, const std::string& addr, const std::string& len, const PolicyOptions& o, bool move) {
+// mbind's --move: absent, plain (the pages only PID maps) or =all (shared pages too).
+enum class MoveOption { none, own, all };
+
+// The value of --move as CLI11 hands it over: a flag without a value reads "true".
+std::optional<MoveOption> move_option(const std::optional<std::string>& value) {
+  if (!value) return MoveOption::none;
+  if (*value == "true") return MoveOption::own;
+  if (*value == "all") return MoveOption::all;
+  return std::nullopt;
+}
+
+// A refused mbind, in the command's words: the library's diagnostic without its advice (which
+// names API calls), then what to do on the command line.
+int fail_mbind(mp::TaskDiagnostic diag, const std::string& advice) {
+  diag.advice = "";
+  std::fprintf(stderr, "taskmpol: %s\ntaskmpol: %s\n", explain(diag).c_str(), advice.c_str());
+  return is_unsupported(diag.error) ? exit_unsupported : exit_rejected;
+}
+
+int run_mbind(pid_t pid, const std::string& addr, const std::string& len, const PolicyOptions& o, MoveOption move,
+              bool strict) {
   const auto range = parse_range(addr, len);
   if (!range) return exit_usage;
   int code = exit_accepted;
@@ -814,18 +837,40 @@ int run_mbind(pid_t pid, const std::string& addr, const std::string& len, const 
   if (!target) return code;
   mp::TaskDiagnostic diag;
   mp::MbindFlags flags;
-  if (move) flags = mp::MbindFlags(mp::MbindFlag::move);
+  if (move == MoveOption::own) flags = mp::MbindFlag::move;
+  if (move == MoveOption::all) flags = mp::MbindFlag::move_all;
+  if (strict) flags = flags | mp::MbindFlag::strict;
   if (auto r = target->mbind(*range, *policy, flags, &diag); !r) {
-    if (move && !target->is_caller() && r.error() == std::errc::invalid_argument) {
-      std::fprintf(stderr, "taskmpol: the kernel refuses --move for another process (EINVAL): task_mbind moves no "
-                           "pages of another process. Drop --move; to move the pages already there use "
-                           "migratepages(8) or `taskmpol set %d POLICY --migrate`\n", pid);
-      return exit_rejected;
+    const bool other_process = target->pid() != ::getpid();
+    if (move != MoveOption::none && other_process && r.error() == std::errc::invalid_argument) {
+      // Two causes, the same errno: the policy, or a series whose task_mbind moves no other
+      // process's pages yet (an earlier version, with the same ABI 2).
+      const std::string p = std::to_string(pid);
+      return fail_mbind(diag, "either POLICY does not fit pid " + p +
+                                  " (nodes with memory, in its cpuset), or this kernel's taskmpol series cannot "
+                                  "move another process's pages yet; then run without --move and move the pages "
+                                  "with `taskmpol set " + p + " POLICY --migrate` or migratepages(8)");
+    }
+    if (move == MoveOption::all && r.error() == std::errc::operation_not_permitted) {
+      return fail_mbind(diag, "--move=all also moves pages that other processes map and needs CAP_SYS_NICE (run as "
+                              "root); --move moves the pages only PID maps without it. A range of another user's "
+                              "process also needs CAP_SYS_NICE, and ptrace attach rights (Yama's ptrace_scope)");
+    }
+    if (strict && r.error() == std::errc::io_error) {
+      return fail_mbind(diag, std::string("--strict: the range's policy is set, but some of its pages are not on "
+                                          "the policy's nodes") +
+                                  (move == MoveOption::none ? " (add --move to move them)"
+                                   : move == MoveOption::own
+                                       ? " and could not be moved (pages that other processes map need --move=all)"
+                                       : " and could not be moved (pinned or busy pages)"));
     }
     return fail_with(diag);
   }
-  std::printf("pid %d (%s): 0x%llx+%zu: %s\n", pid, comm_of(pid).c_str(), static_cast<unsigned long long>(range->start),
-              range->length, mp::to_string(*policy).c_str());
+  const char* moved = move == MoveOption::none  ? ""
+                      : move == MoveOption::own ? "; existing pages moved (those only this process maps)"
+                                                : "; existing pages moved (shared ones too)";
+  std::printf("pid %d (%s): 0x%llx+%zu: %s%s\n", pid, comm_of(pid).c_str(),
+              static_cast<unsigned long long>(range->start), range->length, mp::to_string(*policy).c_str(), moved);
   return exit_accepted;
 }
 
@@ -1058,14 +1103,19 @@ int main(int argc, char** argv) {
   std::string addr;
   std::string len;
   PolicyOptions mbind_policy;
-  bool move = false;
+  std::optional<std::string> move;
+  bool strict = false;
   CLI::App* mbind = app.add_subcommand("mbind", "Set the policy of a range of PID's address space (task_mbind)");
   mbind->add_option("PID", mbind_pid, "The process")->required();
   mbind->add_option("ADDR", addr, "Start address (page aligned; 0x... for hex)")->required();
   mbind->add_option("LEN", len, "Length in bytes (K, M, G suffixes)")->required();
   mbind->add_option("POLICY", mbind_policy.text, "Kernel policy text, e.g. 'bind:1'");
   mbind_policy.add_to(mbind);
-  mbind->add_flag("--move", move, "Move existing pages (refused by the kernel for another process)");
+  // A flag that takes a value only after '=': `--move all` leaves "all" a positional argument.
+  mbind->add_flag("--move", move,
+                  "Also move the range's existing pages onto the policy's nodes: --move those only PID maps, "
+                  "--move=all also pages other processes map (needs CAP_SYS_NICE)");
+  mbind->add_flag("--strict", strict, "Fail (exit 1) when pages of the range stay off the policy's nodes");
 
   std::string home_pid;
   std::string home;
@@ -1115,9 +1165,13 @@ int main(int argc, char** argv) {
     return run_set(*pid, set_policy, tid, migrate);
   }
   if (mbind->parsed()) {
+    const auto how = move_option(move);
+    if (!how)
+      return usage_error("--move takes no value (the pages only PID maps) or '=all' (shared pages too), not '--move=" +
+                         shown(*move) + "'");
     const auto pid = pid_of(mbind_pid, "PID");
     if (!pid) return exit_usage;
-    return run_mbind(*pid, addr, len, mbind_policy, move);
+    return run_mbind(*pid, addr, len, mbind_policy, *how, strict);
   }
   if (home_node->parsed()) {
     int code = exit_usage;

@@ -341,6 +341,9 @@ TEST_SUITE("cli") {
         {"set", self, "--preferred=0", "--migrate"},
         {"mbind", self, "0x10000", "4K", "bind:0"},
         {"mbind", self, "0x10000", "4K", "bind:0", "--move"},
+        {"mbind", self, "0x10000", "4K", "bind:0", "--move=all"},
+        {"mbind", self, "0x10000", "4K", "--membind=0", "--move", "--strict"},
+        {"mbind", self, "0x10000", "4K", "bind:0", "--strict"},
         {"home-node", self, "0x10000", "4K", "0"},
     };
     for (const auto& args : commands) {
@@ -353,6 +356,33 @@ TEST_SUITE("cli") {
                        "ABI 2: see kernel/README.md)") != std::string::npos);
       CHECK(r.out.empty());
     }
+  }
+
+  // --move and --move=all (a flag whose value comes only after '='), checked before anything
+  // reaches the kernel: the same answer on every kernel.
+  TEST_CASE("cli: mbind --move takes no value or =all") {
+    const std::string self = std::to_string(::getpid());
+    for (const std::string bad : {"--move=ALL", "--move=shared", "--move=false", "--move=1"}) {
+      CAPTURE(bad);
+      const Run r = cli({"mbind", self, "0x10000", "4K", "bind:0", bad});
+      CHECK(r.exit_code() == 2);
+      CHECK(r.err.find("--move takes no value (the pages only PID maps) or '=all'") != std::string::npos);
+      CHECK(r.err.find("not '" + bad + "'") != std::string::npos);
+      CHECK(r.out.empty());
+    }
+    // With a blank, "all" is no value of --move but one argument too many.
+    const Run blank = cli({"mbind", self, "0x10000", "4K", "bind:0", "--move", "all"});
+    CHECK(blank.exit_code() == 2);
+    CHECK(blank.err.find("unexpected argument 'all'") != std::string::npos);
+    // A flag, not an option with a value: --move before POLICY leaves POLICY alone.
+    const Run before = cli({"mbind", self, "0x10000", "4K", "--move", "bind:1023"});
+    CHECK(before.exit_code() == 1);  // POLICY was read (node 1023 has no memory), not taken by --move
+    CHECK(before.err.find("1023") != std::string::npos);
+    const Run help = cli({"mbind", "--help"});
+    CHECK(help.exit_code() == 0);
+    CHECK(help.out.find("--move=all also pages other processes map (needs CAP_SYS_NICE)") != std::string::npos);
+    CHECK(help.out.find("--strict") != std::string::npos);
+    CHECK(help.out.find("refused by the kernel") == std::string::npos);
   }
 
   TEST_CASE("cli: show without PID works on any kernel") {
