@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // retarget: a running, NUMA-unaware program is moved between memory policies from outside.
 //
-// The workload is a child process that knows nothing about NUMA: every 20 ms it maps a new 4 MiB
-// chunk, writes to every page, and reports (start time, address) through a pipe. This program
+// The workload is a child process that knows nothing about NUMA: at start it maps and writes a
+// 4 MiB region that it keeps, then every 20 ms it maps a new 4 MiB chunk, writes to every page,
+// and reports (start time, address, length) through a pipe, the region first. This program
 // changes the workload's policy through TaskHandle (set_policy_on_all_threads), then asks the
 // kernel where the pages of the chunks the workload started *after* the change landed
 // (move_pages(2) with no target nodes: a query). Phases:
@@ -11,6 +12,12 @@
 //   2. interleave across the nodes with memory    want each node's share within 5 points of 1/n
 //   3. weighted interleave across them, after giving the memory-only node a larger weight
 //                                                  want each share within 5 points of w / sum(w)
+//   4. move the region, populated before phase 1 and never touched since: TaskHandle::mbind with
+//      MbindFlag::move binds it to a node that holds none of its pages
+//                                                  want every page of the region there
+//
+// Phase 4 needs a series whose task_mbind moves another process's pages; one that refuses it
+// (EINVAL, an earlier version of the series) fails the phase.
 //
 // Per phase it prints a table (node, pages, share, expected) and a one-line verdict; it exits 1
 // when a verdict fails, 3 when the kernel lacks the taskmpol series, 2 on a setup error.
@@ -51,7 +58,10 @@ constexpr double tolerance_points = 5.0;
 struct Report {
   std::int64_t start_ns;  // CLOCK_MONOTONIC when the workload began touching the chunk
   std::uintptr_t address;
+  std::uint64_t length;   // bytes: chunk_bytes, or region_bytes for the first report (the region)
 };
+
+constexpr std::size_t region_bytes = 4u << 20;  // the region the workload populates at start and keeps
 
 std::int64_t now_ns() {
   timespec ts{};
@@ -65,11 +75,21 @@ std::int64_t now_ns() {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   ::signal(SIGPIPE, SIG_DFL);
   const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  // The region: written once now, under the default policy (local allocation), then left alone.
+  const Report begun{now_ns(), 0, region_bytes};
+  void* region = ::mmap(nullptr, region_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (region == MAP_FAILED) ::_exit(3);
+  ::madvise(region, region_bytes, MADV_NOHUGEPAGE);  // base pages, as the chunks (see below)
+  auto* resident = static_cast<volatile unsigned char*>(region);
+  for (std::size_t off = 0; off < region_bytes; off += page) resident[off] = 1;
+  const Report kept{begun.start_ns, reinterpret_cast<std::uintptr_t>(region), region_bytes};
+  if (::write(report_fd, &kept, sizeof kept) != sizeof kept) ::_exit(0);
+
   std::array<void*, ring> mapped{};
   for (std::size_t i = 0;; ++i) {
     void*& slot = mapped[i % ring];
     if (slot != nullptr) ::munmap(slot, chunk_bytes);
-    const Report r{now_ns(), 0};
+    const Report r{now_ns(), 0, chunk_bytes};
     slot = ::mmap(nullptr, chunk_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (slot == MAP_FAILED) ::_exit(3);
     // Not a NUMA call: with transparent huge pages a 4 MiB chunk is two 2 MiB pages, interleave
@@ -77,7 +97,7 @@ std::int64_t now_ns() {
     ::madvise(slot, chunk_bytes, MADV_NOHUGEPAGE);
     auto* bytes = static_cast<volatile unsigned char*>(slot);
     for (std::size_t off = 0; off < chunk_bytes; off += page) bytes[off] = 1;
-    const Report done{r.start_ns, reinterpret_cast<std::uintptr_t>(slot)};
+    const Report done{r.start_ns, reinterpret_cast<std::uintptr_t>(slot), chunk_bytes};
     if (::write(report_fd, &done, sizeof done) != sizeof done) ::_exit(0);
     // A whole timespec: nanoseconds must stay below one second (interval 1000 would be invalid).
     const timespec pause{static_cast<time_t>(interval_ms / 1000), static_cast<long>(interval_ms % 1000) * 1'000'000};
@@ -85,11 +105,13 @@ std::int64_t now_ns() {
   }
 }
 
-// Per node, the pages of the workload's chunk at `address` (move_pages(2) as a query: nodes=NULL).
-// Pages the kernel cannot report (unmapped meanwhile: -ENOENT/-EFAULT) are counted in `lost`.
-bool count_pages(pid_t pid, std::uintptr_t address, std::vector<std::size_t>& per_node, std::size_t& lost) {
+// Per node, the pages of the workload's [address, address + length) (move_pages(2) as a query:
+// nodes=NULL). Pages the kernel cannot report (unmapped meanwhile: -ENOENT/-EFAULT) are counted
+// in `lost`.
+bool count_pages(pid_t pid, std::uintptr_t address, std::size_t length, std::vector<std::size_t>& per_node,
+                 std::size_t& lost) {
   const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
-  const std::size_t n = chunk_bytes / page;
+  const std::size_t n = length / page;
   std::vector<void*> pages(n);
   std::vector<int> status(n, -1);
   for (std::size_t i = 0; i < n; ++i) pages[i] = reinterpret_cast<void*>(address + i * page);
@@ -117,6 +139,7 @@ struct Phase {
 
 class Workload {
  public:
+  // Starts the workload and waits for its first report, the region it populated.
   bool start(unsigned interval_ms) {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) return false;
@@ -128,6 +151,10 @@ class Workload {
     }
     ::close(fds[1]);
     fd_ = fds[0];
+    if (!next(region_) || region_.length != region_bytes) {
+      errno = ECHILD;  // it died before reporting its region
+      return false;
+    }
     return true;
   }
   ~Workload() {
@@ -138,6 +165,8 @@ class Workload {
     }
   }
   [[nodiscard]] pid_t pid() const { return pid_; }
+  // The region the workload wrote at start, before any policy change, and keeps mapped.
+  [[nodiscard]] mp::AddressRange region() const { return {region_.address, static_cast<std::size_t>(region_.length)}; }
   // The next report, or false after 10 s without one (the workload died or stalls).
   bool next(Report& r) const {
     pollfd p{fd_, POLLIN, 0};
@@ -148,6 +177,7 @@ class Workload {
  private:
   pid_t pid_ = -1;
   int fd_ = -1;
+  Report region_{};
 };
 
 std::string percent(double v) {
@@ -187,7 +217,7 @@ bool run_phase(const Workload& w, const mp::TaskHandle& target, const Phase& pha
       ++skipped;
       continue;
     }
-    if (!count_pages(w.pid(), r.address, per_node, lost)) {
+    if (!count_pages(w.pid(), r.address, static_cast<std::size_t>(r.length), per_node, lost)) {
       setup_failed = true;
       return false;
     }
@@ -218,13 +248,85 @@ bool run_phase(const Workload& w, const mp::TaskHandle& target, const Phase& pha
   return ok;
 }
 
+// Phase 4: pages that exist already. The region was written before phase 1 and stays where it was
+// first touched (a task policy moves no page). task_mbind with MbindFlag::move binds it to a node
+// that holds none of its pages, as mbind(2) with MPOL_MF_MOVE run by the workload would; then
+// every page of the region must be on that node.
+bool run_move_phase(const Workload& w, const mp::TaskHandle& target, const mp::NodeMask& memory,
+                    std::size_t preferred_node) {
+  const mp::AddressRange region = w.region();
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  const std::size_t pages = region.length / page;
+  std::printf("\n== phase: move an existing region (TaskHandle::mbind with MbindFlag::move)\n");
+  std::vector<std::size_t> before(mp::NodeMask::capacity, 0);
+  std::size_t lost_before = 0;
+  if (!count_pages(w.pid(), region.start, region.length, before, lost_before)) return false;
+  // The destination: a node with memory that holds none of the region's pages, the memory-only
+  // node if it qualifies; failing that, the one that holds the fewest.
+  std::size_t to = mp::NodeMask::npos;
+  if (memory.test(preferred_node) && before[preferred_node] == 0) to = preferred_node;
+  for (std::size_t n : memory) {
+    if (to == mp::NodeMask::npos && before[n] == 0) to = n;
+  }
+  if (to == mp::NodeMask::npos) {
+    to = memory.first();
+    for (std::size_t n : memory) {
+      if (before[n] < before[to]) to = n;
+    }
+  }
+  const mp::Policy bind = mp::Policy::make(mp::Mode::bind, {}, mp::NodeMask::make({to}).value()).value();
+  std::printf("   region 0x%llx, %zu pages, written by the workload before phase 1; binding it to node %zu (%s) "
+              "with MbindFlag::move\n",
+              static_cast<unsigned long long>(region.start), pages, to, mp::to_string(bind).c_str());
+
+  mp::TaskDiagnostic diag;
+  if (auto r = target.mbind(region, bind, mp::MbindFlag::move, &diag); !r) {
+    if (r.error() == std::errc::invalid_argument) {
+      std::fprintf(stderr, "retarget: task_mbind refused MbindFlag::move on the workload (EINVAL): this kernel's "
+                           "taskmpol series lacks remote page moves (task_mbind cannot move another process's "
+                           "pages)\nretarget: %s\n",
+                   diag.message().c_str());
+    } else {
+      std::fprintf(stderr, "retarget: moving the region of pid %d failed: %s\n", w.pid(), diag.message().c_str());
+    }
+    std::printf("   move to node %zu: FAILED (task_mbind refused the move)\n", to);
+    return false;
+  }
+  if (auto back = target.policy_at(region.start))
+    std::printf("   range policy read back through TaskHandle: %s\n", mp::to_string(back.value()).c_str());
+
+  std::vector<std::size_t> after(mp::NodeMask::capacity, 0);
+  std::size_t lost = 0;
+  if (!count_pages(w.pid(), region.start, region.length, after, lost)) return false;
+  std::printf("   %4s %8s %8s %9s\n", "node", "before", "after", "expected");
+  bool ok = lost == 0 && lost_before == 0 && after[to] == pages;
+  std::string shares;
+  std::string nodes_text;
+  for (std::size_t node = 0; node < after.size(); ++node) {
+    if (!memory.test(node) && before[node] == 0 && after[node] == 0) continue;
+    const std::size_t want = node == to ? pages : 0;
+    const bool node_ok = after[node] == want;
+    ok = ok && node_ok;
+    std::printf("   %4zu %8zu %8zu %9zu%s\n", node, before[node], after[node], want, node_ok ? "" : "  <- off");
+    const double share = 100.0 * static_cast<double>(after[node]) / static_cast<double>(pages);
+    shares += (shares.empty() ? "" : "/") + percent(share);
+    nodes_text += (nodes_text.empty() ? "" : "/") + std::to_string(node);
+  }
+  if (lost > 0 || lost_before > 0)
+    std::printf("   %zu pages not reported (before: %zu)\n", lost, lost_before);
+  std::printf("   move to node %zu: pages per node %s = %s  %s (tolerance: every page of the region on node %zu)\n",
+              to, nodes_text.c_str(), shares.c_str(), ok ? "OK" : "FAILED", to);
+  return ok;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::size_t chunks = 16;
   unsigned interval_ms = 20;
   CLI::App app{"retarget: a NUMA-unaware workload moved between memory policies from outside, and where its pages "
-               "landed (needs the taskmpol kernel series and two nodes with memory)"};
+               "landed; then a region it populated at start is moved to another node (needs the taskmpol kernel "
+               "series with remote task_mbind moves and two nodes with memory)"};
   app.name("retarget");
   app.add_option("--chunks", chunks, "4 MiB chunks measured per phase (1 to 4096)")->check(CLI::Range(1, 4096));
   app.add_option("--interval", interval_ms, "Milliseconds between the workload's chunks (1 to 60000)")
@@ -280,7 +382,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "retarget: cannot read the workload's policy: %s\n", p.error().message().c_str());
     return 2;
   }
-  std::printf("workload: pid %d, a new 4 MiB chunk every %u ms; nodes with memory %s, memory-only node %s\n",
+  std::printf("workload: pid %d, a 4 MiB region written at start, then a new 4 MiB chunk every %u ms; nodes with "
+              "memory %s, memory-only node %s\n",
               w.pid(), interval_ms, memory.to_string().c_str(),
               memory_only.any() ? std::to_string(heavy).c_str() : "none");
 
@@ -345,6 +448,7 @@ int main(int argc, char** argv) {
     all_ok = run_phase(w, target.value(), phase, memory, chunks, setup_failed) && all_ok;
     if (setup_failed) break;
   }
+  if (!setup_failed) all_ok = run_move_phase(w, target.value(), memory, heavy) && all_ok;
   if (weights_set && old_weights) {
     for (std::size_t n : memory) (void)mp::write_interleave_weight(n, old_weights.value()[n]);
   }
