@@ -13,6 +13,8 @@
 #include <chrono>
 #include <thread>
 
+#include <linux/capability.h>
+
 using namespace vmtest;
 namespace mp = taskmpol;
 using mp::Backend;
@@ -25,6 +27,16 @@ namespace {
 constexpr unsigned long fixed_range = 0x300000000000UL;
 
 unsigned long bytes(unsigned long npages) { return npages * static_cast<unsigned long>(page_size); }
+
+// Drops one capability from the calling process's effective set (it stays permitted): root that
+// lacks only that capability. 0 on success.
+int drop_effective_capability(unsigned cap) {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  std::array<__user_cap_data_struct, _LINUX_CAPABILITY_U32S_3> data{};
+  if (::syscall(SYS_capget, &header, data.data()) != 0) return errno;
+  data[cap / 32].effective &= ~(1U << (cap % 32));
+  return ::syscall(SYS_capset, &header, data.data()) == 0 ? 0 : errno;
+}
 
 Policy make(Mode mode, const NodeMask& nodes) {
   auto p = Policy::make(mode, {}, nodes);
@@ -197,12 +209,6 @@ TEST_CASE("task handle: ranges and nodes and the interleave position of a target
   // No policy of its own on the range: the typed error.
   const unsigned long plain = t.map(4, fixed_range + bytes(64));
   CHECK(h.set_home_node({plain, bytes(4)}, r.m).error() == mp::errc::home_node_needs_bind);
-  // task_mbind moves no other process's pages: EINVAL with the advice.
-  mp::TaskDiagnostic diag;
-  auto moved = h.mbind({range, bytes(8)}, make(Mode::bind, node_set({r.b})), mp::MbindFlag::move, &diag);
-  REQUIRE_FALSE(moved.has_value());
-  CHECK(moved.error() == std::errc::invalid_argument);
-  CHECK(std::string(diag.advice).find("migrate") != std::string::npos);
 
   REQUIRE(h.set_policy(make(Mode::interleave, node_set({r.a, r.b}))).has_value());
   auto next = h.interleave_next();
@@ -210,6 +216,73 @@ TEST_CASE("task handle: ranges and nodes and the interleave position of a target
   CHECK((next.value() == r.a || next.value() == r.b));
   REQUIRE(h.set_policy(Policy{}).has_value());
   CHECK(h.interleave_next().error() == mp::errc::not_interleaved);
+}
+
+// task_mbind with a move on another process does what mbind(2) with the flag run by the target
+// does: every page of the range that the target alone maps ends up on the policy's nodes.
+TEST_CASE("task handle: MbindFlag::move moves every page of another process's range") {
+  const Roles& r = roles();
+  constexpr unsigned long npages = 64;
+  Target t;
+  TaskHandle h = open_handle(t.pid());
+  const unsigned long range = t.map(npages, fixed_range);
+  const Reply first = t.touch(range, npages);
+  REQUIRE_MESSAGE(first.counts[r.a] == static_cast<long>(npages), first.histogram());  // local to node a
+
+  mp::TaskDiagnostic diag;
+  auto moved = h.mbind({range, bytes(npages)}, make(Mode::bind, node_set({r.m})),
+                       mp::MbindFlag::move | mp::MbindFlag::strict, &diag);
+  REQUIRE_MESSAGE(moved.has_value(), diag.message());
+  CHECK(diag.backend == Backend::syscalls);
+  const Reply on_m = t.query(range, npages);  // move_pages(2) as a query, by the target itself
+  CHECK_MESSAGE(on_m.counts[r.m] == static_cast<long>(npages), on_m.histogram());
+  CHECK(on_m.unplaced == 0);
+  CHECK(t.policy_at(range).mode == mpol_bind);
+  CHECK(t.policy_at(range).nodes == node_set({r.m}));
+  // The caller's view agrees (move_pages(2) on the target's pid).
+  std::vector<void*> pages(npages);
+  std::vector<int> status(npages, -1);
+  for (unsigned long i = 0; i < npages; ++i) pages[i] = reinterpret_cast<void*>(range + bytes(i));
+  REQUIRE(sys::move_pages(t.pid(), npages, pages.data(), nullptr, status.data(), 0).has_value());
+  for (int s : status) CHECK(s == static_cast<int>(r.m));
+
+  // move_all as root (CAP_SYS_NICE): every page again, to node b.
+  REQUIRE(h.mbind({range, bytes(npages)}, make(Mode::bind, node_set({r.b})), mp::MbindFlag::move_all).has_value());
+  const Reply on_b = t.query(range, npages);
+  CHECK_MESSAGE(on_b.counts[r.b] == static_cast<long>(npages), on_b.histogram());
+}
+
+TEST_CASE("task handle: MbindFlag::move_all on another process needs CAP_SYS_NICE") {
+  const Roles& r = roles();
+  Target t;  // root's: the helper below, root without CAP_SYS_NICE, still owns it
+  const pid_t pid = t.pid();
+  const unsigned long range = t.map(8, fixed_range);
+  REQUIRE(t.touch(range, 8).counts[r.a] == 8);
+  // Returns the errno of the call, 1000 + what went wrong before it, or 2000 for advice that
+  // does not name the capability.
+  const auto without_sys_nice = [&](mp::MbindFlags flags) {
+    return in_child(0, [&] {
+      if (drop_effective_capability(CAP_SYS_NICE) != 0) return 1001;
+      auto h = TaskHandle::open(pid);
+      if (!h) return 1002;
+      mp::TaskDiagnostic diag;
+      auto moved = h.value().mbind({range, bytes(8)}, Policy::make(Mode::bind, {}, node_set({r.m})).value(), flags,
+                                   &diag);
+      if (moved) return 0;
+      const int err = err_of(moved.error());
+      const std::string advice = "MbindFlag::move_all, which also moves pages that other processes map, needs CAP_SYS_NICE";
+      if (err == EPERM && flags.has(mp::MbindFlag::move_all) && diag.message().find(advice) == std::string::npos)
+        return 2000;
+      return err;
+    });
+  };
+  CHECK(without_sys_nice(mp::MbindFlag::move_all) == EPERM);
+  CHECK(t.query(range, 8).counts[r.a] == 8);  // nothing moved
+  // The plain move needs no CAP_SYS_NICE: the owner (with CAP_SYS_PTRACE for Yama's scopes 1 and 2).
+  auto scope = read_text("/proc/sys/kernel/yama/ptrace_scope");
+  const bool attach_allowed = !scope || scope.value().empty() || scope.value()[0] != '3';
+  CHECK(without_sys_nice(mp::MbindFlag::move) == (attach_allowed ? 0 : EPERM));
+  if (attach_allowed) CHECK(t.query(range, 8).counts[r.m] == 8);
 }
 
 TEST_CASE("task handle: weighted interleave set on another task follows the global weights") {

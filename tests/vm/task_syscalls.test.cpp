@@ -497,12 +497,12 @@ TEST_CASE("task_mbind: argument block and flag checks") {
     CHECK(errno_of(sys::task_mbind(&a, sizeof(a))) == 0);
     CHECK(t.policy_at(range).mode == mpol_bind);
   }
-  SUBCASE("MPOL_MF_MOVE and MPOL_MF_MOVE_ALL on another task are EINVAL") {
+  SUBCASE("MPOL_MF_MOVE and MPOL_MF_MOVE_ALL on another task are accepted (pages: task_handle.test.cpp)") {
     a.flags = sys::mpol_mf_move;
-    CHECK(errno_of(sys::task_mbind(&a, sizeof(a))) == EINVAL);
-    a.flags = sys::mpol_mf_move_all;
-    CHECK(errno_of(sys::task_mbind(&a, sizeof(a))) == EINVAL);
-    CHECK(t.policy_at(range).mode == mpol_default);
+    CHECK(errno_of(sys::task_mbind(&a, sizeof(a))) == 0);
+    CHECK(t.policy_at(range).mode == mpol_bind);
+    a.flags = sys::mpol_mf_move_all | sys::mpol_mf_strict;  // root: CAP_SYS_NICE
+    CHECK(errno_of(sys::task_mbind(&a, sizeof(a))) == 0);
   }
   SUBCASE("unknown flags are EINVAL") {
     a.flags = 1U << 3;
