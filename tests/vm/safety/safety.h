@@ -46,6 +46,8 @@
 #define MPOL_F_ADDR (1 << 1)
 #define MPOL_F_MEMS_ALLOWED (1 << 2)
 #define MPOL_MF_STRICT (1 << 0)
+#define MPOL_MF_MOVE (1 << 1)
+#define MPOL_MF_MOVE_ALL (1 << 2)
 
 /* include/uapi/linux/mempolicy.h of the series (TASK_MBIND_ARGS_SIZE_VER0 = 48 bytes) */
 struct task_mbind_args {

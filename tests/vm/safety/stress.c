@@ -12,7 +12,9 @@
  * after a few seconds and is replaced, so setters also race with exit and pid reuse. Setters
  * (other processes) call set_task_mempolicy() with every mode, flag and node set, write and read
  * /proc/<pid>/[task/<tid>/]mempolicy, get_task_mempolicy() (plain, MPOL_F_MEMS_ALLOWED,
- * MPOL_F_NODE|MPOL_F_ADDR), task_mbind() and set_task_mempolicy_home_node() on the fixed region.
+ * MPOL_F_NODE|MPOL_F_ADDR), task_mbind() (nearly half of them with MPOL_MF_MOVE or MOVE_ALL, while
+ * the target faults, unmaps and mremaps pieces of the range and forks) and
+ * set_task_mempolicy_home_node() on the fixed region.
  * The calls address targets by pidfd (ABI 2): a fresh one per call, or now and then one kept from
  * earlier, whose target may have exited and whose number may belong to a new target by now.
  *
@@ -52,12 +54,12 @@
 #define CGROUP "/sys/fs/cgroup/taskmpol-stress"
 
 enum op {
-	OP_SET, OP_SET_SELF, OP_PROC_WRITE, OP_GET, OP_PROC_READ, OP_MBIND, OP_HOME_NODE, OP_CPUSET,
-	OP_TARGETS, OP_FORKS, OP_EXECS, OP_THREADS, OP_COUNT
+	OP_SET, OP_SET_SELF, OP_PROC_WRITE, OP_GET, OP_PROC_READ, OP_MBIND, OP_MOVE, OP_HOME_NODE,
+	OP_CPUSET, OP_TARGETS, OP_FORKS, OP_EXECS, OP_THREADS, OP_COUNT
 };
 static const char *const op_names[OP_COUNT] = {
 	"set_task_mempolicy", "set (PIDFD_SELF_*)", "procfs writes", "get_task_mempolicy", "procfs reads",
-	"task_mbind", "home node", "cpuset.mems writes", "targets started", "target forks",
+	"task_mbind", "task_mbind moves", "home node", "cpuset.mems writes", "targets started", "target forks",
 	"target execs", "target threads",
 };
 
@@ -202,11 +204,25 @@ static void *target_worker(void *arg)
 			}
 			break;
 		}
-		case 1: { /* the region the setters task_mbind(): drop a piece and fault it back */
+		case 1: { /* the region the setters task_mbind() and move: change a piece, fault it back */
 			size_t off = (rng() % (REGION_SIZE >> 16)) << 16;
+			char *piece = (char *)REGION + off;
+			unsigned int r = rng() % 8;
 
-			madvise((char *)REGION + off, 1 << 16, MADV_DONTNEED);
-			touch((char *)REGION + off, 1 << 16);
+			if (r == 0) { /* unmap it under a remote move, and map it again */
+				munmap(piece, 1 << 16);
+				mmap(piece, 1 << 16, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+				     -1, 0);
+			} else if (r == 1) { /* move it away and back: the move's VMAs go and come */
+				char *away = mremap(piece, 1 << 16, 1 << 16, MREMAP_MAYMOVE | MREMAP_FIXED,
+						    piece + REGION_SIZE);
+
+				if (away != MAP_FAILED)
+					mremap(away, 1 << 16, 1 << 16, MREMAP_MAYMOVE | MREMAP_FIXED, piece);
+			} else {
+				madvise(piece, 1 << 16, MADV_DONTNEED);
+			}
+			touch(piece, 1 << 16);
 			break;
 		}
 		case 2: { /* slab-heavy syscalls and the page cache */
@@ -458,21 +474,26 @@ static void setter_main(void)
 			note_result(OP_PROC_READ, ret, task_ok, path);
 			close(fd);
 		} else if (what < 92) {
+			/* Policies only, or (6 in 14) moving the pages too: MOVE, or MOVE_ALL for
+			 * pages shared with the target's forked children; STRICT reports what stayed. */
+			static const unsigned int moves[] = { MPOL_MF_MOVE, MPOL_MF_MOVE_ALL };
 			size_t off = (rng() % (REGION_SIZE >> 16)) << 16;
+			bool move = what >= 86;
 			struct task_mbind_args a;
 
-			pidfd = pin_task(tgid, tgid, OP_MBIND, &held);
+			pidfd = pin_task(tgid, tgid, move ? OP_MOVE : OP_MBIND, &held);
 			if (pidfd < 0)
 				continue;
 			a = (struct task_mbind_args){
 				.pidfd = pidfd, .mode = (uint32_t)(mode & ~MPOL_F_NUMA_BALANCING),
-				.start = (uint64_t)(uintptr_t)REGION + off, .len = (1 + rng() % 16) << 12,
+				.start = (uint64_t)(uintptr_t)REGION + off,
+				.len = (1 + rng() % (move ? 256 : 16)) << 12,
 				.nmask = (uint64_t)(uintptr_t)mask, .maxnode = MASK_WORDS * 64 + 1,
-				.flags = rng() % 4 ? 0 : MPOL_MF_STRICT,
+				.flags = (rng() % 4 ? 0 : MPOL_MF_STRICT) | (move ? moves[rng() % 2] : 0),
 			};
 
 			ret = syscall(NR_task_mbind, &a, sizeof(a));
-			note_result(OP_MBIND, ret, vma_ok, text);
+			note_result(move ? OP_MOVE : OP_MBIND, ret, vma_ok, text);
 		} else {
 			/* A home node needs a bind or prefer (many) VMA policy: bind the range first. */
 			size_t off = (rng() % (REGION_SIZE >> 16)) << 16;
@@ -679,7 +700,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (atomic_load(&sh->ok[OP_SET]) == 0 || atomic_load(&sh->ok[OP_PROC_WRITE]) == 0 ||
-	    atomic_load(&sh->ok[OP_MBIND]) == 0) {
+	    atomic_load(&sh->ok[OP_MBIND]) == 0 || atomic_load(&sh->ok[OP_MOVE]) == 0) {
 		say("stress: FAIL: a kind of change never succeeded, so the run proves nothing\n");
 		failed = 1;
 	}
