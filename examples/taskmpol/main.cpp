@@ -860,9 +860,8 @@ int run_mbind(pid_t pid, const std::string& addr, const std::string& len, const 
       return fail_mbind(diag, std::string("--strict: the range's policy is set, but some of its pages are not on "
                                           "the policy's nodes") +
                                   (move == MoveOption::none ? " (add --move to move them)"
-                                   : move == MoveOption::own
-                                       ? " and could not be moved (pages that other processes map need --move=all)"
-                                       : " and could not be moved (pinned or busy pages)"));
+                                       : " and could not be moved (pinned, e.g. by a pipe or I/O in flight, or in "
+                                         "a mapping that cannot migrate)"));
     }
     return fail_with(diag);
   }

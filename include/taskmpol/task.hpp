@@ -139,8 +139,9 @@ inline constexpr const char* advice_move_all =
     "(process_vm_writev(2), Yama's ptrace_scope)";
 inline constexpr const char* advice_strict =
     "the range's policy is set, but some of its pages are not on the policy's nodes: without MbindFlag::move "
-    "no page moves; with it, pages that other processes map need MbindFlag::move_all, and pinned or busy "
-    "pages stay where they are";
+    "no page moves; with it, these pages could not migrate (pinned, e.g. by a pipe or by I/O in flight, or in "
+    "a mapping that cannot migrate); pages that other processes map are not errors, they stay unless "
+    "MbindFlag::move_all is given";
 inline constexpr const char* advice_home_online = "a home node must be an online node";
 
 // Why the kernel refused a policy with EINVAL, given the facts a user can act on. The kernel ANDs
