@@ -13,7 +13,7 @@
  * (other processes) call set_task_mempolicy() with every mode, flag and node set, write and read
  * /proc/<pid>/[task/<tid>/]mempolicy, get_task_mempolicy() (plain, MPOL_F_MEMS_ALLOWED,
  * MPOL_F_NODE|MPOL_F_ADDR), task_mbind() (nearly half of them with MPOL_MF_MOVE or MOVE_ALL, while
- * the target faults, unmaps and mremaps pieces of the range and forks) and
+ * the target faults, unmaps, mremaps and mbind()s pieces of the range itself, and forks) and
  * set_task_mempolicy_home_node() on the fixed region.
  * The calls address targets by pidfd (ABI 2): a fresh one per call, or now and then one kept from
  * earlier, whose target may have exited and whose number may belong to a new target by now.
@@ -209,16 +209,28 @@ static void *target_worker(void *arg)
 			char *piece = (char *)REGION + off;
 			unsigned int r = rng() % 8;
 
-			if (r == 0) { /* unmap it under a remote move, and map it again */
-				munmap(piece, 1 << 16);
+			/*
+			 * Other threads touch the region all the time, so it never has a hole: a
+			 * MAP_FIXED mmap() replaces the piece's VMA in one step, and mremap() moves
+			 * its pages away with MREMAP_DONTUNMAP (leaving it mapped) and then back
+			 * over it.
+			 */
+			if (r == 0) { /* replace its VMA under a remote move */
 				mmap(piece, 1 << 16, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
 				     -1, 0);
-			} else if (r == 1) { /* move it away and back: the move's VMAs go and come */
-				char *away = mremap(piece, 1 << 16, 1 << 16, MREMAP_MAYMOVE | MREMAP_FIXED,
-						    piece + REGION_SIZE);
+			} else if (r == 1) { /* move its pages away and back: the move's VMAs go and come */
+				char *away = mremap(piece, 1 << 16, 1 << 16,
+						    MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, piece + REGION_SIZE);
 
 				if (away != MAP_FAILED)
 					mremap(away, 1 << 16, 1 << 16, MREMAP_MAYMOVE | MREMAP_FIXED, piece);
+			} else if (r == 2) { /* its own mbind() with a move, against the setters' */
+				unsigned long mask[MASK_WORDS] = { 0 };
+				int node = memory_nodes[rng() % n_memory_nodes];
+
+				mask[node / 64] |= 1UL << (node % 64);
+				syscall(SYS_mbind, piece, 1UL << 16, MPOL_BIND, mask, MASK_WORDS * 64 + 1,
+					MPOL_MF_MOVE);
 			} else {
 				madvise(piece, 1 << 16, MADV_DONTNEED);
 			}
