@@ -9,6 +9,11 @@
  *               what a daemon does today (and that sets no policy)
  *
  *   move_bench [--mib N] [--rounds N] [--from NODE] [--to NODE] [--thp] [--target RATIO]
+ *              [--local-only]
+ *
+ * --local-only measures the local mbind() alone, on any kernel (the stock one too), and prints
+ * "move-bench: local SECONDS" per round: move.sh --ab compares stock and patched kernels with it,
+ * since the series changes mbind()'s migration path.
  *
  * Each round moves the range from one node to the other once per method, in a rotating order,
  * with a move back (untimed) before each, and checks with move_pages(2) as a query that every
@@ -127,7 +132,7 @@ int main(int argc, char **argv)
 	long mib = 256, rounds = 3, n;
 	int from = 0, to = 1, req[2], rsp[2], pidfd, *nodes, *status;
 	double target_ratio = 1.10, times[METHODS][64];
-	bool thp = false;
+	bool thp = false, local_only = false;
 	char abi[8] = "";
 	void **pages;
 	char *base;
@@ -147,6 +152,8 @@ int main(int argc, char **argv)
 			target_ratio = atof(argv[++i]);
 		else if (!strcmp(argv[i], "--thp"))
 			thp = true;
+		else if (!strcmp(argv[i], "--local-only"))
+			local_only = true;
 		else {
 			fprintf(stderr, "usage: move_bench [--mib N] [--rounds N] [--from NODE] [--to NODE] [--thp] "
 					"[--target RATIO]\n");
@@ -158,11 +165,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	f = fopen("/sys/kernel/mm/mempolicy/task_mempolicy_abi", "r");
-	if (!f || !fgets(abi, sizeof(abi), f) || strcmp(abi, "2\n")) {
+	if (!local_only && (!f || !fgets(abi, sizeof(abi), f) || strcmp(abi, "2\n"))) {
 		printf("move_bench: SKIP: the kernel does not have the task mempolicy calls (ABI 2)\n");
 		return 77;
 	}
-	fclose(f);
+	if (f)
+		fclose(f);
 
 	size_t len = (size_t)mib << 20;
 	n = (long)(len / 4096);
@@ -186,8 +194,8 @@ int main(int argc, char **argv)
 	if (read(rsp[0], &first, sizeof(first)) != sizeof(first))
 		die("the target did not start");
 	base = (char *)(uintptr_t)first.ret;
-	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (pidfd < 0)
+	pidfd = local_only ? -1 : (int)syscall(SYS_pidfd_open, pid, 0);
+	if (!local_only && pidfd < 0)
 		die("pidfd_open");
 	for (long i = 0; i < n; i++) {
 		pages[i] = base + i * 4096;
@@ -201,8 +209,8 @@ int main(int argc, char **argv)
 	       thp ? "THP allowed" : "base pages", from, to, rounds);
 
 	for (long r = 0; r < rounds; r++) {
-		for (int k = 0; k < METHODS; k++) {
-			int m = (int)((k + r) % METHODS);
+		for (int k = 0; k < (local_only ? 1 : METHODS); k++) {
+			int m = local_only ? LOCAL : (int)((k + r) % METHODS);
 			unsigned long mask[16] = { 0 };
 			struct task_mbind_args a;
 			double t0, t;
@@ -246,10 +254,14 @@ int main(int argc, char **argv)
 			}
 			times[m][r] = t;
 			printf("  round %ld: %-11s %8.3f s\n", r + 1, method_names[m], t);
+			if (local_only)
+				printf("move-bench: local %.6f\n", t);
 		}
 	}
 	close(req[1]);
 	waitpid(pid, NULL, 0);
+	if (local_only)
+		return 0;
 
 	double median[METHODS];
 
