@@ -191,6 +191,8 @@ int main(void)
 		return 2;
 	target = fork();
 	if (target == 0) {
+		/* Its own pages, mapped by it alone: a task_mbind() with a move has work to do */
+		memset(region, 1, 1 << 16);
 		for (;;)
 			pause();
 	}
@@ -212,6 +214,9 @@ int main(void)
 	if (do_mbind(&c))
 		check(0, "%s: cannot bind the region before the home node sweep (%ld, %ld)", "task_mbind", 0, 0);
 	sweep("home node", do_home, &c, 0);
+	/* The same range moved between node 0 and nodes 0-1 as its policy alternates */
+	c.mb.flags = MPOL_MF_MOVE;
+	sweep("task_mbind, moving", do_mbind, &c, 0);
 
 	kill(target, SIGKILL);
 	waitpid(target, NULL, 0);
